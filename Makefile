@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install migrate seed bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@scripts/ensure_venv.sh "$(PYTHON)" "$(VENV)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py createcachetable
+
+## Install, migrate, seed demo data on an empty database, print a key and start gunicorn on HOST:PORT.
+run: migrate
+	$(PY) manage.py bootstrap_demo
+	$(VENV)/bin/gunicorn -c stellar_mcp_site/gunicorn.conf.py stellar_mcp_site.wsgi
+
+## Install and run the whole test suite.
+test: install
+	scripts/run_tests.sh
+
+bench: migrate
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,64 @@
+"""Who may see which tenants, and (later) the API keys that act on a user's behalf."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from cases.models import Tenant
+
+
+class TenantAccess(models.Model):
+    """A user's tenant access: every tenant (root) or a listed set. No row means no tenant."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_access")
+    all_tenants = models.BooleanField("root (all tenants)", default=False)
+    tenants = models.ManyToManyField(Tenant, blank=True, related_name="user_access")
+
+    class Meta:
+        verbose_name = "tenant access"
+        verbose_name_plural = "tenant access"
+
+    def __str__(self) -> str:
+        return f"Tenant access of {self.user}"
+
+
+class ApiKeyScope(models.TextChoices):
+    READ = "read", "Read only"
+    READ_WRITE = "read_write", "Read and write"
+
+
+class ApiKey(models.Model):
+    """A user's API key. Only a digest of the secret is stored; the plaintext is shown once.
+
+    Plaintext format: ``sk-stellar-<public_id><secret>``; the public id finds the row, the digest of the
+    whole key (HMAC-SHA256 with a server-side pepper) proves the secret.
+    """
+
+    public_id = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    name = models.CharField(max_length=100)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
+    scope = models.CharField(max_length=10, choices=ApiKeyScope.choices, default=ApiKeyScope.READ_WRITE)
+    tenants = models.ManyToManyField(
+        Tenant, blank=True, related_name="+", help_text="Restrict the key to these tenants (empty: all of the owner's)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_reason = models.CharField(max_length=500, blank=True, default="")
+    rotated_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rotated_to"
+    )
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="apikey_user_revoked")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.public_id})"

@@ -1,0 +1,70 @@
+"""Public API access records: one row per tool call (MCP) or API call (REST), whatever its outcome."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+ACTIVITY_PUBLIC_API_ACCESS = "Public API access"
+
+
+class Source(models.TextChoices):
+    MCP = "MCP"
+    REST = "REST"
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success"
+    TOOL_ERROR = "tool_error", "tool error"
+    DENIED = "denied"
+    UNAUTHENTICATED = "unauthenticated"
+    CONFLICT = "conflict"
+    SERVER_ERROR = "server_error", "server error"
+    RATE_LIMITED = "rate_limited", "rate limited"
+
+
+class PublicApiAccess(models.Model):
+    """Append-only: rows are inserted by the recorder and never updated or deleted but by retention."""
+
+    timestamp = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True, default="")
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    key_public_id = models.CharField("key id", max_length=16, blank=True, default="")
+    activity_type = models.CharField(max_length=40, default=ACTIVITY_PUBLIC_API_ACCESS)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.MCP)
+    endpoint = models.CharField(max_length=120, blank=True, default="")
+    tool = models.CharField(max_length=64, blank=True, default="")
+    arguments = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error = models.TextField(blank=True, default="")
+    tenant_ids = models.CharField(max_length=500, blank=True, default="", help_text="Comma-separated cust_ids.")
+    case_ids = models.CharField(max_length=500, blank=True, default="")
+    alert_ids = models.CharField(max_length=500, blank=True, default="")
+    changes = models.JSONField(null=True, blank=True, help_text="updateCase change set: field, from, to.")
+    http_status = models.PositiveSmallIntegerField(default=200)
+    duration_ms = models.FloatField(default=0)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    protocol_version = models.CharField(max_length=20, blank=True, default="")
+    request_id = models.CharField(max_length=40, blank=True, default="", db_index=True)
+
+    class Meta:
+        verbose_name = "Public API access"
+        verbose_name_plural = "Activity Log"
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["username", "timestamp"], name="paa_username_time"),
+            models.Index(fields=["key_public_id", "timestamp"], name="paa_key_time"),
+            models.Index(fields=["outcome", "timestamp"], name="paa_outcome_time"),
+            models.Index(fields=["tool", "timestamp"], name="paa_tool_time"),
+            models.Index(fields=["source", "timestamp"], name="paa_source_time"),
+            models.Index(fields=["activity_type", "timestamp"], name="paa_activity_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.endpoint} {self.outcome}"

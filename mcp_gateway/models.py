@@ -1,0 +1,29 @@
+"""Feature settings: the operator's switches for the MCP server and AI summaries."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class FeatureSettings(models.Model):
+    """A singleton row (pk=1). Read on every request so a change applies at once on every worker."""
+
+    mcp_enabled = models.BooleanField("MCP server enabled", default=True)
+    ai_summary_enabled = models.BooleanField("AI summary enabled", default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "feature settings"
+        verbose_name_plural = "feature settings"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "FeatureSettings":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+    def __str__(self) -> str:
+        return "Feature settings"
