@@ -1,0 +1,159 @@
+"""The backend interface the MCP tools (and later the REST API) call to reach case data.
+
+Two implementations: `embedded` (the ORM over this project's own database, the default) and, later,
+`upstream` (a Stellar Cyber Public API over httpx). Tools never touch the ORM: they call these methods.
+
+Conventions for every method:
+- `scope` limits what the caller may see. Anything outside it is `NotFound`, worded exactly like a real
+  miss, so that a caller cannot learn that another tenant's case exists.
+- Values are plain JSON-able dicts with Stellar Cyber Public API field names; timestamps are UTC epoch
+  milliseconds (ints) with an ISO-8601 twin `<name>_iso` where a person reads them (case timestamps).
+- Errors are `BackendError` subclasses whose message is one actionable sentence safe to show a client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from accounts.principal import TenantScope
+
+
+class BackendError(Exception):
+    """A failure the caller can be told about. `retryable` says whether trying again may help."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, retryable: bool | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class NotFound(BackendError):
+    pass
+
+
+class InvalidArgument(BackendError):
+    """A value was refused; the message names the argument and what to do."""
+
+
+class Conflict(BackendError):
+    """`expected_version` did not match: nothing was changed."""
+
+
+class UpstreamUnavailable(BackendError):
+    retryable = True
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """Filters of `listCases`, already validated and normalised by the tool layer."""
+
+    cust_id: str | None = None
+    statuses: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    assignee: str | None = None  # username or email; see `unassigned`
+    unassigned: bool = False  # only cases with no assignee
+    name: str | None = None  # case-insensitive substring
+    tags: tuple[str, ...] = ()  # any of
+    min_score: float | None = None
+    search: str | None = None
+    created_from: int | None = None  # epoch ms, inclusive
+    created_to: int | None = None
+    modified_from: int | None = None
+    modified_to: int | None = None
+    sort: str = "created_at"  # created_at | modified_at | score | ticket_id | severity
+    order: str = "desc"  # asc | desc
+    limit: int = 20
+    cursor: str | None = None  # opaque, from a previous page's next_cursor
+
+
+@dataclass(frozen=True)
+class CaseUpdate:
+    """Fields `updateCase` may change; None means "leave as is"."""
+
+    status: str | None = None
+    severity: str | None = None
+    assignee: str | None = None  # username or email
+    unassign: bool = False
+    tags_add: tuple[str, ...] = ()
+    tags_delete: tuple[str, ...] = ()
+    resolution: str | None = None
+    resolution_note: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CaseBackend(Protocol):
+    # --- cases ---------------------------------------------------------------------------------
+    def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
+        """Cases matching `query`, keyset-paginated. Each item has: `_id`, `ticket_id`, `name`, `status`,
+        `severity`, `score`, `size`, `assignee` (username or null), `assignee_name`, `tags`, `cust_id`,
+        `tenant_name`, `created_at`, `created_at_iso`, `modified_at`, `modified_at_iso`, `version` and
+        `resolution` (only when set). Raises InvalidArgument("cursor ...") for a tampered or foreign cursor
+        (a cursor is bound to the query's filters and sort)."""
+        ...
+
+    def get_case(self, scope: TenantScope, *, case_id: str | None = None, ticket_id: int | None = None) -> dict[str, Any]:
+        """The full case record (list fields plus created_by(_name), modified_by(_name), acknowledged,
+        closed, start_timestamp, end_timestamp (ms or 0), tenant_group_name, resolution_note)."""
+        ...
+
+    def get_case_summary(self, scope: TenantScope, case_id: str) -> str: ...
+
+    def get_case_ai_summary(self, scope: TenantScope, case_id: str) -> dict[str, Any] | None: ...
+
+    def list_case_alerts(self, scope: TenantScope, case_id: str, *, limit: int, cursor: str | None) -> Page:
+        """Alert summaries, newest first: `_id`, `_index`, `stellar_uuid`, `name`, `tactic` {id,name},
+        `technique` {id,name}, `severity`, `event_score`, `event_status`, `srcip`, `dstip`, `timestamp`,
+        `timestamp_iso`."""
+        ...
+
+    def list_case_comments(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
+        """Latest first: `_id`, `comment`, `user`, `user_name`, `created_at`, `modified_at`."""
+        ...
+
+    def list_case_observables(self, scope: TenantScope, case_id: str) -> dict[str, list[dict[str, Any]]]:
+        """Grouped by type: {"ip": [{"value", "count", "first_seen", "last_seen"}], ...}."""
+        ...
+
+    def list_case_activities(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
+        """Latest first: `field`, `from`, `to`, `user_name`, `timestamp`."""
+        ...
+
+    def list_case_scores(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
+        """Latest first: `score`, `timestamp`, `reasons` [{"reason"}]."""
+        ...
+
+    def list_assignable_users(self, scope: TenantScope, case_id: str) -> list[dict[str, Any]]:
+        """Active users with access to the case's tenant: `username`, `email`, `name`."""
+        ...
+
+    def update_case(self, scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
+        """Validate everything, then in one transaction apply, write Activity rows and bump `version`.
+        Returns {"case": <case record>, "changes": [{"field", "from", "to"}]} (changes empty: nothing
+        changed, version not bumped). Raises NotFound, InvalidArgument, Conflict."""
+        ...
+
+    # --- alerts --------------------------------------------------------------------------------
+    def get_alert(self, scope: TenantScope, alert_id: str) -> dict[str, Any]:
+        """By stellar_uuid or ES `_id`: {"_index", "_id", "_source", "ai_summary" (or None)}."""
+        ...
+
+    # --- tenants -------------------------------------------------------------------------------
+    def list_tenants(self, scope: TenantScope) -> list[dict[str, Any]]:
+        """`cust_id`, `cust_name`, `tgrp_name`, `created_at` (ms), `case_count`, `open_case_count`."""
+        ...
+
+    def get_tenant(self, scope: TenantScope, cust_id: str) -> dict[str, Any]:
+        """The tenant plus `open_cases` {"total", "by_severity" {...}, "by_status" {...}}."""
+        ...

@@ -1,0 +1,122 @@
+"""Shared fixtures: a file-backed test database and a real gunicorn server on a loopback port.
+
+Tests that talk to the live server use `live_url`, which also makes the test transactional so the
+data it creates is committed and visible to the gunicorn workers (separate processes).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_DIR = ROOT / ".run"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings() -> None:
+    """Put the SQLite test database in a file (not memory) so gunicorn workers can open it."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        RUN_DIR.mkdir(exist_ok=True)
+        db.setdefault("TEST", {})["NAME"] = str(RUN_DIR / f"test-{os.getpid()}.sqlite3")
+
+
+def database_url_for(settings_dict: dict) -> str:
+    """A DATABASE_URL that points another process at the test database."""
+    engine = settings_dict["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        return f"sqlite:///{settings_dict['NAME']}"
+    if engine == "django.db.backends.postgresql":
+        user = quote(settings_dict.get("USER") or "")
+        password = quote(settings_dict.get("PASSWORD") or "")
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        host = settings_dict.get("HOST") or ""
+        port = settings_dict.get("PORT") or ""
+        hostpart = quote(host, safe="") if host.startswith("/") else host
+        return f"postgres://{auth}{hostpart}{':' + str(port) if port else ''}/{settings_dict['NAME']}"
+    raise RuntimeError(f"no DATABASE_URL mapping for {engine}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start in time")
+
+
+class LiveServer:
+    def __init__(self, env_overrides: dict[str, str], workers: int = 2) -> None:
+        from django.db import connection
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, **env_overrides}
+        env["DATABASE_URL"] = database_url_for(connection.settings_dict)
+        env.setdefault("DJANGO_SECRET_KEY", _test_secret_key())
+        env["HOST"], env["PORT"] = "127.0.0.1", str(self.port)
+        env["WEB_CONCURRENCY"] = str(workers)
+        RUN_DIR.mkdir(exist_ok=True)
+        self.log_path = RUN_DIR / f"gunicorn-{self.port}.log"
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "stellar_mcp_site/gunicorn.conf.py"), "stellar_mcp_site.wsgi"],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, self.proc)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text()
+
+
+def _test_secret_key() -> str:
+    from django.conf import settings
+
+    return settings.SECRET_KEY
+
+
+@pytest.fixture(scope="session")
+def gunicorn_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
+    with django_db_blocker.unblock():
+        server = LiveServer({})
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_url(gunicorn_server: LiveServer, transactional_db) -> str:
+    """Base URL (no trailing slash) of a gunicorn server reading the test database."""
+    return gunicorn_server.url
