@@ -1,6 +1,8 @@
-"""Who may see which tenants, and (later) the API keys that act on a user's behalf."""
+"""Who may see which tenants, and the API keys that act on a user's behalf."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -26,6 +28,17 @@ class TenantAccess(models.Model):
 class ApiKeyScope(models.TextChoices):
     READ = "read", "Read only"
     READ_WRITE = "read_write", "Read and write"
+
+
+class ApiKeyState(models.TextChoices):
+    ACTIVE = "active"
+    ROTATING = "rotating", "rotating (in grace period)"
+    ROTATED = "rotated"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+USABLE_STATES = frozenset({ApiKeyState.ACTIVE, ApiKeyState.ROTATING})
 
 
 class ApiKey(models.Model):
@@ -54,6 +67,8 @@ class ApiKey(models.Model):
     rotated_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rotated_to"
     )
+    # Set when the key is rotated: it keeps working until then (the grace period), never after.
+    grace_until = models.DateTimeField("rotation grace until", null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "API key"
@@ -62,3 +77,15 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.public_id})"
+
+    def state_at(self, now: datetime) -> ApiKeyState:
+        """Revoked beats rotated beats expired; a key in its rotation grace period is still usable."""
+        if self.revoked_at is not None:
+            return ApiKeyState.REVOKED
+        if self.grace_until is not None and self.grace_until <= now:
+            return ApiKeyState.ROTATED
+        if self.expires_at is not None and self.expires_at <= now:
+            return ApiKeyState.EXPIRED
+        if self.grace_until is not None:
+            return ApiKeyState.ROTATING
+        return ApiKeyState.ACTIVE

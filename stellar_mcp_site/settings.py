@@ -160,6 +160,8 @@ MCP_PUBLIC_URL = env.str("MCP_PUBLIC_URL", default="")
 
 # --- Access tokens and key verification --------------------------------------------------------
 ACCESS_TOKEN_TTL_SECONDS = 600
+# Pepper of the API key digests; empty: derived from SECRET_KEY (then changing SECRET_KEY voids every key).
+API_KEY_PEPPER = env.str("API_KEY_PEPPER", default="")
 # Failed authentication attempts allowed per client IP per window before 429s.
 AUTH_FAILURE_LIMIT = env.int("AUTH_FAILURE_LIMIT", default=20)
 AUTH_FAILURE_WINDOW_SECONDS = env.int("AUTH_FAILURE_WINDOW_SECONDS", default=60)
