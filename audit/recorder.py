@@ -1,0 +1,144 @@
+"""The one way rows get into the Activity Log: `record_access(AccessRecord(...))`.
+
+Callers (the MCP endpoint, later the REST API) build an `AccessRecord` from what they already hold and
+call `record_access` once per tool call or refused authentication, after the answer is decided. The
+recorder redacts and bounds what the client sent, writes one row with a single INSERT, and never
+raises: an audit failure is logged at ERROR and the client's answer stays what it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections, router, transaction
+from django.utils import timezone
+
+from .models import ACTIVITY_PUBLIC_API_ACCESS, Outcome, PublicApiAccess, Source
+from .redaction import cut, redact_arguments, redact_id, redact_text, redact_value
+
+logger = logging.getLogger("audit")
+
+MAX_ERROR = 2000
+MAX_CHANGES_BYTES = 4096
+
+
+@dataclass(kw_only=True)
+class AccessRecord:
+    """One Public API access, as the caller knows it. Mutable, so a caller can fill it as the call runs."""
+
+    # A record that is written without an outcome is a call that blew up before deciding one.
+    outcome: str = Outcome.SERVER_ERROR
+    user: Any = None  # the key owner (a saved User), None for a refused authentication
+    api_key: Any = None  # accounts.ApiKey, None when no key was recognised
+    key_public_id: str = ""  # the presented key's public id when it parses but no ApiKey matched
+    source: str = Source.MCP
+    endpoint: str = ""  # the Public API endpoint the call mirrors, e.g. "GET /connect/api/v1/cases"
+    tool: str = ""
+    arguments: Any = None  # raw tool arguments; redacted and bounded by the recorder
+    error: str = ""
+    tenant_ids: Iterable[str] = ()
+    case_ids: Iterable[str] = ()
+    alert_ids: Iterable[str] = ()
+    changes: list[dict[str, Any]] | None = None  # updateCase: [{"field", "from", "to"}, ...]
+    http_status: int = 200
+    duration_ms: float = 0.0
+    client_ip: str | None = None
+    user_agent: str = ""
+    protocol_version: str = ""
+    request_id: str = ""
+
+
+def _join_ids(values: Iterable[Any] | str | None, limit: int) -> str:
+    """Comma-separated ids, whole ids only, with a count of the ones that did not fit."""
+    if not values:
+        return ""
+    if isinstance(values, str):
+        values = [values]
+    ids = [redact_id(v) for v in values if v not in (None, "")]
+    out: list[str] = []
+    for index, value in enumerate(ids):
+        left_after = len(ids) - index - 1
+        marker = f",+{left_after}" if left_after else ""
+        if len(",".join([*out, value])) + len(marker) > limit:
+            out.append(f"+{len(ids) - index}")
+            break
+        out.append(value)
+    return ",".join(out)
+
+
+def _valid_ip(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _snapshots(rec: AccessRecord) -> tuple[Any, str, Any, str]:
+    """The user, username, key and key id to store, read from the objects passed in (no query)."""
+    api_key = rec.api_key
+    user = rec.user
+    key_public_id = getattr(api_key, "public_id", "") if api_key is not None else ""
+    key_public_id = key_public_id or rec.key_public_id or ""
+    if user is None and api_key is not None:
+        user = api_key._state.fields_cache.get("user")
+    username = user.get_username() if user is not None else ""
+    return user, username, api_key, key_public_id
+
+
+def _build_row(rec: AccessRecord) -> PublicApiAccess:
+    user, username, api_key, key_public_id = _snapshots(rec)
+    row = PublicApiAccess(
+        timestamp=timezone.now(),
+        user=user,
+        username=cut(username, 150),
+        api_key=api_key,
+        key_public_id=redact_id(key_public_id)[:16] if key_public_id else "",
+        activity_type=ACTIVITY_PUBLIC_API_ACCESS,
+        source=str(rec.source)[:8],
+        endpoint=redact_text(str(rec.endpoint), 120),
+        tool=redact_text(str(rec.tool), 64),
+        arguments=redact_arguments(rec.arguments),
+        outcome=str(rec.outcome)[:16],
+        error=redact_text(str(rec.error or ""), MAX_ERROR),
+        tenant_ids=_join_ids(rec.tenant_ids, 500),
+        case_ids=_join_ids(rec.case_ids, 500),
+        alert_ids=_join_ids(rec.alert_ids, 500),
+        changes=redact_value(list(rec.changes), MAX_CHANGES_BYTES) if rec.changes is not None else None,
+        http_status=int(rec.http_status),
+        duration_ms=round(float(rec.duration_ms), 3),
+        client_ip=_valid_ip(rec.client_ip),
+        user_agent=redact_text(str(rec.user_agent or ""), 300),
+        protocol_version=cut(str(rec.protocol_version or ""), 20),
+        request_id=cut(str(rec.request_id or ""), 40),
+    )
+    if user is None and api_key is not None:
+        # The owner was not loaded: keep the link (the key's user id is on the key row) without a query.
+        row.user_id = api_key.user_id
+    return row
+
+
+def record_access(rec: AccessRecord) -> None:
+    """Write one PublicApiAccess row for `rec`. Never raises; failures are logged at ERROR."""
+    try:
+        row = _build_row(rec)
+        using = router.db_for_write(PublicApiAccess)
+        # Inside a caller's transaction, a savepoint keeps a failed insert from breaking that
+        # transaction; in autocommit the INSERT stands alone (one statement, no BEGIN).
+        in_atomic = connections[using].in_atomic_block
+        with transaction.atomic(using=using) if in_atomic else contextlib.nullcontext():
+            row.save(using=using, force_insert=True)
+    except Exception:
+        logger.exception(
+            "AUDIT WRITE FAILED: a Public API access was not recorded",
+            extra={
+                "audit_request_id": str(getattr(rec, "request_id", ""))[:40],
+                "audit_tool": str(getattr(rec, "tool", ""))[:64],
+                "audit_outcome": str(getattr(rec, "outcome", ""))[:16],
+                "audit_key_id": str(getattr(getattr(rec, "api_key", None), "public_id", "") or "")[:16],
+            },
+        )
