@@ -1,3 +1,9 @@
 from django.urls import path
 
-urlpatterns: list = []
+from .views import mcp_endpoint
+
+# Both spellings reach the view: a redirect would lose the POST body in most clients.
+urlpatterns = [
+    path("mcp/", mcp_endpoint, name="mcp"),
+    path("mcp", mcp_endpoint),
+]

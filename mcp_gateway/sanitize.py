@@ -1,0 +1,26 @@
+"""Neutralising text that comes from monitored systems before it reaches a model or a terminal.
+
+Alert, comment and case text can carry control characters and Unicode bidirectional overrides
+(the "Trojan Source" trick) that make what a person or model reads differ from what is there.
+They are replaced by a visible marker such as <U+202E>; tabs and newlines stay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_BIDI_AND_INVISIBLE = [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF,
+                       *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_CONTROLS = [c for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if c not in (0x09, 0x0A, 0x0D)]
+_TABLE = {c: f"<U+{c:04X}>" for c in (*_CONTROLS, *_BIDI_AND_INVISIBLE)}
+
+
+def neutralise(value: Any) -> Any:
+    """A copy of `value` with every string (keys included) neutralised."""
+    if isinstance(value, str):
+        return value.translate(_TABLE)
+    if isinstance(value, dict):
+        return {neutralise(k) if isinstance(k, str) else k: neutralise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [neutralise(v) for v in value]
+    return value

@@ -1,0 +1,36 @@
+"""get_access_token: exchange the API key for a 10-minute access token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.tokens import access_token_issue
+
+from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
+
+
+class NoArgs(ToolArgs):
+    pass
+
+
+def get_access_token(ctx: ToolContext, args: NoArgs) -> dict[str, Any]:
+    if ctx.principal.api_key is None:
+        raise ToolError("get_access_token needs an API key behind the request.")
+    return access_token_issue(api_key=ctx.principal.api_key)
+
+
+registry.register(
+    Tool(
+        name="get_access_token",
+        title="Get access token",
+        description=(
+            "Obtain a short-lived access token (valid 10 minutes) for this API key. Optional: requests made "
+            "with the API key itself work too. Returns access_token, token_type, expires_in (seconds) and "
+            "expires_at; send it as 'Authorization: Bearer <access_token>' until it expires."
+        ),
+        args_model=NoArgs,
+        handler=get_access_token,
+        endpoint="POST /connect/api/v1/access_token",
+        idempotent=False,
+    )
+)
