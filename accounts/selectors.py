@@ -1,0 +1,80 @@
+"""Reads of the accounts app: tenant scopes, key usability, key listings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from accounts import request_path_sql
+from accounts.models import USABLE_STATES, ApiKey, TenantAccess
+from accounts.principal import TenantScope
+from cases.models import Tenant
+
+NO_TENANTS = TenantScope(all_tenants=False)
+ALL_TENANTS = TenantScope(all_tenants=True)
+
+
+def _tenant_access(user: AbstractBaseUser) -> TenantAccess | None:
+    # Uses the row cached by select_related("user__tenant_access") when there is one.
+    try:
+        return user.tenant_access  # type: ignore[attr-defined]
+    except TenantAccess.DoesNotExist:
+        return None
+
+
+def tenant_scope_for_user(user: AbstractBaseUser) -> TenantScope:
+    """The tenants a user may see: all of them for root, the listed ones, or none without an access row."""
+    access = _tenant_access(user)
+    if access is None:
+        return NO_TENANTS
+    if access.all_tenants:
+        return ALL_TENANTS
+    return TenantScope(all_tenants=False, cust_ids=frozenset(access.tenants.values_list("cust_id", flat=True)))
+
+
+def tenant_scope_for_key(api_key: ApiKey) -> TenantScope:
+    """The owner's tenants intersected with the key's restriction (an empty restriction restricts nothing).
+
+    One query for both tenant sets: this runs on every authenticated request.
+    """
+    access = _tenant_access(api_key.user)
+    if access is None:
+        return NO_TENANTS
+    rows = request_path_sql.tenant_cust_ids(api_key_id=api_key.pk, access_id=None if access.all_tenants else access.pk)
+    restriction = frozenset(cust_id for cust_id, from_key in rows if from_key)
+    owner = frozenset(cust_id for cust_id, from_key in rows if not from_key)
+    if access.all_tenants:
+        return TenantScope(all_tenants=False, cust_ids=restriction) if restriction else ALL_TENANTS
+    return TenantScope(all_tenants=False, cust_ids=owner & restriction if restriction else owner)
+
+
+def tenants_available_to(user: AbstractBaseUser) -> QuerySet[Tenant]:
+    """Tenants a user may restrict one of their keys to."""
+    access = _tenant_access(user)
+    if access is None:
+        return Tenant.objects.none()
+    if access.all_tenants:
+        return Tenant.objects.all()
+    return access.tenants.all()
+
+
+def key_is_usable(api_key: ApiKey, now: datetime) -> bool:
+    """Not revoked, not expired, not past its rotation grace period, and its owner is active."""
+    return api_key.state_at(now) in USABLE_STATES and api_key.user.is_active
+
+
+def api_key_list(*, user: AbstractBaseUser | None = None) -> QuerySet[ApiKey]:
+    keys = ApiKey.objects.select_related("user").prefetch_related("tenants")
+    return keys.filter(user=user) if user is not None else keys
+
+
+def api_key_for_verification(public_id: str) -> ApiKey | None:
+    """The key with its owner and the owner's TenantAccess already loaded, in one query."""
+    return request_path_sql.load_key_with_owner(public_id)
+
+
+def api_key_get(*, public_id: str) -> ApiKey | None:
+    return ApiKey.objects.select_related("user").filter(public_id=public_id).first()
+

@@ -1,0 +1,184 @@
+"""Writes of the accounts app: create, revoke and rotate API keys, record their use.
+
+Views, admin actions and management commands call these and nothing else to change a key. Each
+returns the plaintext of a new key exactly once; only its digest is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.exceptions import ApiKeyError
+from accounts.keys import generate_key, key_digest
+from accounts.models import ApiKey, ApiKeyScope, ApiKeyState
+from accounts.selectors import tenants_available_to
+from cases.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+# last_used_at is a hint for people, not an audit trail: one write a minute per key is plenty.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
+MAX_EXPIRES_IN_DAYS = 3650
+
+
+def _validated_tenants(user: AbstractBaseUser, tenant_ids: Iterable[str]) -> list[Tenant]:
+    wanted = list(dict.fromkeys(tenant_ids))
+    if not wanted:
+        return []
+    found = {t.cust_id: t for t in Tenant.objects.filter(cust_id__in=wanted)}
+    unknown = [c for c in wanted if c not in found]
+    if unknown:
+        raise ApiKeyError(f"Unknown tenant: {', '.join(unknown)}.")
+    allowed = set(tenants_available_to(user).filter(cust_id__in=wanted).values_list("cust_id", flat=True))
+    outside = [c for c in wanted if c not in allowed]
+    if outside:
+        raise ApiKeyError(f"Tenant outside the access of user {user.get_username()}: {', '.join(outside)}.")
+    return [found[c] for c in wanted]
+
+
+def _insert_key(
+    *,
+    user: AbstractBaseUser,
+    name: str,
+    scope: str,
+    tenants: Iterable[Tenant],
+    expires_at: datetime | None,
+    rotated_from: ApiKey | None,
+) -> tuple[ApiKey, str]:
+    # 36**12 public ids: a collision is all but impossible, but a retry costs nothing.
+    for _ in range(5):
+        public_id, plaintext = generate_key()
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    public_id=public_id,
+                    digest=key_digest(plaintext),
+                    name=name,
+                    user=user,
+                    scope=scope,
+                    expires_at=expires_at,
+                    rotated_from=rotated_from,
+                )
+        except IntegrityError:
+            if ApiKey.objects.filter(public_id=public_id).exists():
+                continue
+            raise
+        key.tenants.set(tenants)
+        return key, plaintext
+    raise ApiKeyError("Could not allocate a unique key id; try again.")
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    user: AbstractBaseUser,
+    name: str,
+    scope: str = ApiKeyScope.READ_WRITE,
+    tenant_ids: Iterable[str] | None = None,
+    expires_in_days: int | None = None,
+    rotated_from: ApiKey | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key for `user`; returns the row and the plaintext, which is not stored anywhere.
+
+    `tenant_ids` are cust_ids restricting the key; each must be within the user's own tenant access.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise ApiKeyError("A key needs a name.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ApiKeyError(f"A key name has at most {NAME_MAX_LENGTH} characters.")
+    if scope not in ApiKeyScope.values:
+        raise ApiKeyError(f"Unknown scope {scope!r}; use one of: {', '.join(ApiKeyScope.values)}.")
+    if not user.is_active:
+        raise ApiKeyError(f"User {user.get_username()} is inactive.")
+    expires_at = None
+    if expires_in_days is not None:
+        if not 1 <= expires_in_days <= MAX_EXPIRES_IN_DAYS:
+            raise ApiKeyError(f"Expiry must be between 1 and {MAX_EXPIRES_IN_DAYS} days.")
+        expires_at = timezone.now() + timedelta(days=expires_in_days)
+    tenants = _validated_tenants(user, tenant_ids or ())
+    key, plaintext = _insert_key(
+        user=user, name=name, scope=scope, tenants=tenants, expires_at=expires_at, rotated_from=rotated_from
+    )
+    logger.info("API key %s created for %s (scope %s)", key.public_id, user.get_username(), scope)
+    return key, plaintext
+
+
+def _locked(key: ApiKey) -> ApiKey:
+    try:
+        return ApiKey.objects.select_for_update().select_related("user").get(pk=key.pk)
+    except ApiKey.DoesNotExist:
+        raise ApiKeyError(f"Unknown key {key.public_id}.") from None
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, by: AbstractBaseUser | None = None, reason: str = "") -> ApiKey:
+    """Revoke a key for good; it is refused from the next request on."""
+    key = _locked(key)
+    if key.revoked_at is not None:
+        raise ApiKeyError(f"Key {key.public_id} was already revoked on {key.revoked_at:%Y-%m-%d %H:%M} UTC.")
+    key.revoked_at = timezone.now()
+    key.revoked_by = by
+    key.revoked_reason = (reason or "").strip()[: ApiKey._meta.get_field("revoked_reason").max_length]
+    key.save(update_fields=["revoked_at", "revoked_by", "revoked_reason"])
+    logger.info("API key %s revoked by %s", key.public_id, by.get_username() if by else "(system)")
+    return key
+
+
+@transaction.atomic
+def api_key_rotate(*, key: ApiKey, grace_minutes: int = 0, by: AbstractBaseUser | None = None) -> tuple[ApiKey, str]:
+    """Issue a successor with the same owner, name, scope, tenants and lifetime; the old key works
+    `grace_minutes` longer (0: stops at once)."""
+    if grace_minutes < 0:
+        raise ApiKeyError("The grace period cannot be negative.")
+    key = _locked(key)
+    now = timezone.now()
+    state = key.state_at(now)
+    if state != ApiKeyState.ACTIVE:
+        raise ApiKeyError(f"Key {key.public_id} is {state.label}; only an active key can be rotated.")
+    expires_at = now + (key.expires_at - key.created_at) if key.expires_at is not None else None
+    new_key, plaintext = _insert_key(
+        user=key.user,
+        name=key.name,
+        scope=key.scope,
+        tenants=list(key.tenants.all()),
+        expires_at=expires_at,
+        rotated_from=key,
+    )
+    key.grace_until = now + timedelta(minutes=grace_minutes)
+    key.save(update_fields=["grace_until"])
+    logger.info(
+        "API key %s rotated to %s by %s (grace %d min)",
+        key.public_id,
+        new_key.public_id,
+        by.get_username() if by else "(system)",
+        grace_minutes,
+    )
+    return new_key, plaintext
+
+
+def api_key_touch_last_used(*, key: ApiKey, now: datetime | None = None) -> bool:
+    """Record that the key was used, at most once per LAST_USED_RESOLUTION; True when a row was written.
+
+    A single conditional UPDATE, so concurrent workers cannot both write within the same minute.
+    """
+    now = now or timezone.now()
+    threshold = now - LAST_USED_RESOLUTION
+    if key.last_used_at is not None and key.last_used_at > threshold:
+        return False
+    written = (
+        ApiKey.objects.filter(pk=key.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=threshold))
+        .update(last_used_at=now)
+    )
+    if written:
+        key.last_used_at = now
+    return bool(written)
