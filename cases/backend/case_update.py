@@ -1,0 +1,229 @@
+"""`updateCase` for the embedded backend: validate everything, then apply in one short transaction.
+
+Validation that needs no lock (values, the assignee) runs first, so a refused update never opens a
+write transaction. The transaction re-reads the case under a row lock (SELECT ... FOR UPDATE on
+PostgreSQL; SQLite's IMMEDIATE transactions take the database write lock at BEGIN), so concurrent
+updates serialize and each one sees the version the previous one wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import TenantAccess
+from cases.models import Activity, Case, CaseStatus, CaseTag, Resolution, Severity
+
+from .base import CaseUpdate, Conflict, InvalidArgument, NotFound
+from .serializers import case_record, user_display_name
+
+User = get_user_model()
+
+MAX_TAG_LENGTH = 100
+MAX_RESOLUTION_NOTE = 10_000
+CLOSED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CANCELLED)
+ASSIGNEE_HINT = "use getCaseDetail with include=assignees to list the users who may be assigned"
+
+
+def assignable_users(tenant_pk: int) -> QuerySet:
+    """Active users whose tenant access covers the tenant (root users included), by username."""
+    with_tenant = TenantAccess.tenants.through.objects.filter(tenant_id=tenant_pk).values("tenantaccess_id")
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(tenant_access__all_tenants=True) | Q(tenant_access__pk__in=with_tenant))
+        .order_by("username")
+    )
+
+
+def shown(value: Any) -> str:
+    """A caller-supplied value echoed in a message, bounded so an error stays one short sentence."""
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def case_not_found(case_id: str) -> NotFound:
+    return NotFound(f"No case with _id {shown(case_id)} is visible to this key.")
+
+
+def _choice(name: str, value: str | None, allowed: list[str]) -> None:
+    if value is not None and value not in allowed:
+        raise InvalidArgument(f"{name} {shown(value)!r} is not valid: use one of {', '.join(allowed)}.")
+
+
+def _clean_tags(name: str, tags: tuple[str, ...]) -> list[str]:
+    cleaned: list[str] = []
+    for raw in tags:
+        if not isinstance(raw, str):
+            raise InvalidArgument(f"{name} must hold strings only.")
+        tag = raw.strip()
+        if not tag:
+            raise InvalidArgument(f"{name} contains an empty tag: remove it.")
+        if len(tag) > MAX_TAG_LENGTH:
+            raise InvalidArgument(f"{name}: tag {shown(tag)!r} is longer than {MAX_TAG_LENGTH} characters: shorten it.")
+        if tag not in cleaned:
+            cleaned.append(tag)
+    return cleaned
+
+
+def _validate_values(update: CaseUpdate) -> tuple[list[str], list[str]]:
+    _choice("status", update.status, CaseStatus.values)
+    _choice("severity", update.severity, Severity.values)
+    _choice("resolution", update.resolution, Resolution.values)
+    if update.assignee is not None and update.unassign:
+        raise InvalidArgument("assignee and unassign were both given: give a username or email, or unassign, not both.")
+    if update.assignee is not None and not update.assignee.strip():
+        raise InvalidArgument(f"assignee is empty: give a username or email ({ASSIGNEE_HINT}), or unassign.")
+    if update.resolution_note is not None and len(update.resolution_note) > MAX_RESOLUTION_NOTE:
+        raise InvalidArgument(f"resolution_note is longer than {MAX_RESOLUTION_NOTE} characters: shorten it.")
+    if update.expected_version is not None and (
+        isinstance(update.expected_version, bool)
+        or not isinstance(update.expected_version, int)
+        or update.expected_version < 1
+    ):
+        raise InvalidArgument("expected_version must be a positive integer (the case's `version`).")
+    tags_add = _clean_tags("tags.add", update.tags_add)
+    tags_delete = _clean_tags("tags.delete", update.tags_delete)
+    both = [t for t in tags_add if t in tags_delete]
+    if both:
+        raise InvalidArgument(f"tag {shown(both[0])!r} is in both tags.add and tags.delete: keep it in one of them.")
+    return tags_add, tags_delete
+
+
+def _resolve_assignee(tenant_pk: int, wanted: str) -> Any:
+    """The assignable user named by username or email (case-insensitive); a username match wins."""
+    wanted = wanted.strip()
+    candidates = list(
+        assignable_users(tenant_pk)
+        .filter(Q(username__iexact=wanted) | Q(email__iexact=wanted))
+        .only("username", "email", "first_name", "last_name")
+    )
+    by_username = [u for u in candidates if u.username.lower() == wanted.lower()]
+    if len(by_username) == 1:
+        return by_username[0]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise InvalidArgument(f"assignee {shown(wanted)!r} is not a user who may be assigned to this case: {ASSIGNEE_HINT}.")
+    raise InvalidArgument(f"assignee {shown(wanted)!r} matches several users: give the username instead ({ASSIGNEE_HINT}).")
+
+
+def _tags_text(tags: list[str]) -> str:
+    return ", ".join(tags)
+
+
+def apply_update(cases: QuerySet[Case], case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
+    """`cases` is the caller's scoped queryset. See CaseBackend.update_case."""
+    tags_add, tags_delete = _validate_values(update)
+    ref = cases.filter(stellar_id=case_id).values_list("pk", "tenant_id", "status").first()
+    if ref is None:
+        raise case_not_found(case_id)
+    case_pk, tenant_pk, status_before = ref
+    new_assignee = _resolve_assignee(tenant_pk, update.assignee) if update.assignee is not None else None
+    if update.resolution is not None and (update.status or status_before) != CaseStatus.RESOLVED:
+        raise InvalidArgument(
+            "resolution is only accepted with status Resolved: add status 'Resolved' to the update, or leave resolution out."
+        )
+
+    actor_user = actor if getattr(actor, "pk", None) is not None else None
+    actor_name = user_display_name(actor_user) if actor_user is not None else "System"
+
+    with transaction.atomic():
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("tenant", "assignee", "created_by", "modified_by")
+            .get(pk=case_pk)
+        )
+        if update.expected_version is not None and case.version != update.expected_version:
+            raise Conflict(
+                f"Case {case.stellar_id} was changed meanwhile: its version is now {case.version}, not "
+                f"{update.expected_version}. Nothing was changed; read it again with getCaseDetail and retry "
+                f"with expected_version {case.version}."
+            )
+        # Re-checked under the lock: the status may have moved since the check above.
+        if update.resolution is not None and (update.status or case.status) != CaseStatus.RESOLVED:
+            raise InvalidArgument(
+                "resolution is only accepted with status Resolved: add status 'Resolved' to the update, or leave resolution out."
+            )
+        now = timezone.now()
+        changes: list[dict[str, Any]] = []
+        activity_text: list[tuple[str, str, str]] = []
+        fields: set[str] = set()
+
+        def change(field: str, before: Any, after: Any, before_text: str, after_text: str) -> None:
+            changes.append({"field": field, "from": before, "to": after})
+            activity_text.append((field, before_text, after_text))
+            fields.add(field)
+
+        if update.status is not None and update.status != case.status:
+            before = case.status
+            change("status", before, update.status, before, update.status)
+            case.status = update.status
+            if update.status in CLOSED_STATUSES and before not in CLOSED_STATUSES:
+                case.closed = now
+                fields.add("closed")
+            elif update.status not in CLOSED_STATUSES and before in CLOSED_STATUSES:
+                case.closed = None
+                fields.add("closed")
+            if before == CaseStatus.NEW and case.acknowledged is None:
+                case.acknowledged = now
+                fields.add("acknowledged")
+            if before == CaseStatus.RESOLVED and case.resolution and update.resolution is None:
+                # A reopened (or cancelled) case has no resolution any more.
+                change("resolution", case.resolution, None, case.resolution, "")
+                case.resolution = ""
+        if update.resolution is not None and update.resolution != case.resolution:
+            change("resolution", case.resolution or None, update.resolution, case.resolution, update.resolution)
+            case.resolution = update.resolution
+        if update.resolution_note is not None and update.resolution_note != case.resolution_note:
+            change("resolution_note", case.resolution_note, update.resolution_note, case.resolution_note, update.resolution_note)
+            case.resolution_note = update.resolution_note
+        if update.severity is not None and update.severity != case.severity:
+            change("severity", case.severity, update.severity, case.severity, update.severity)
+            case.severity = update.severity
+        if update.assignee is not None or update.unassign:
+            before_user = case.assignee
+            if (before_user.pk if before_user else None) != (new_assignee.pk if new_assignee else None):
+                before_name = before_user.username if before_user else None
+                after_name = new_assignee.username if new_assignee else None
+                change("assignee", before_name, after_name, before_name or "", after_name or "")
+                case.assignee = new_assignee
+        old_tags = list(dict.fromkeys(case.tags or ()))
+        new_tags = [t for t in old_tags if t not in tags_delete] + [t for t in tags_add if t not in old_tags]
+        if new_tags != old_tags:
+            change("tags", old_tags, new_tags, _tags_text(old_tags), _tags_text(new_tags))
+            case.tags = new_tags
+            removed = [t for t in old_tags if t not in new_tags]
+            added = [t for t in new_tags if t not in old_tags]
+            if removed:
+                CaseTag.objects.filter(case_id=case.pk, tag__in=removed).delete()
+            if added:
+                CaseTag.objects.bulk_create([CaseTag(case_id=case.pk, tag=t) for t in added], ignore_conflicts=True)
+
+        if changes:
+            case.version += 1
+            case.modified_at = now
+            case.modified_by = actor_user
+            case.modified_by_name = actor_name
+            # save() recomputes severity_rank and search_text from the fields above.
+            case.save(
+                update_fields=[
+                    *sorted(fields),
+                    "version",
+                    "modified_at",
+                    "modified_by",
+                    "modified_by_name",
+                    "severity_rank",
+                    "search_text",
+                ]
+            )
+            Activity.objects.bulk_create(
+                [
+                    Activity(case_id=case.pk, field=f, from_value=b, to_value=a, user=actor_user, user_name=actor_name, timestamp=now)
+                    for f, b, a in activity_text
+                ]
+            )
+    return {"case": case_record(case), "changes": changes}

@@ -1,0 +1,398 @@
+"""The embedded backend: case data from this project's own database through the ORM.
+
+Every query starts from a scoped queryset (`_cases`, `_alerts`, `_tenants`), so a row outside the
+caller's tenants is indistinguishable from a row that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from accounts.principal import TenantScope
+from cases.models import (
+    OPEN_STATUSES,
+    Activity,
+    Alert,
+    Case,
+    CaseStatus,
+    CaseTag,
+    Comment,
+    Observable,
+    ScoreHistory,
+    Severity,
+    Tenant,
+)
+
+from . import cursor as cursors
+from .base import CaseQuery, CaseUpdate, InvalidArgument, NotFound, Page
+from .case_update import apply_update, assignable_users, case_not_found
+from .case_update import shown as _shown
+from .serializers import (
+    CASE_LIST_COLUMNS,
+    alert_item,
+    case_item,
+    case_record,
+    from_ms,
+    from_us,
+    tenant_item,
+    to_ms,
+    to_us,
+    user_display_name,
+)
+
+User = get_user_model()
+
+# sort name -> (model field, cursor value type)
+SORTS: dict[str, tuple[str, type | tuple[type, ...]]] = {
+    "created_at": ("created_at", int),  # microseconds, so equal-millisecond rows keep their order
+    "modified_at": ("modified_at", int),
+    "score": ("score", (float, int)),
+    "ticket_id": ("ticket_id", int),
+    "severity": ("severity_rank", int),
+}
+_TIME_SORTS = {"created_at", "modified_at"}
+MAX_LIMIT = 500
+CASE_CURSOR_SALT = "cases.backend.list_cases"
+ALERT_CURSOR_SALT = "cases.backend.list_case_alerts"
+ALERT_LIST_COLUMNS = (
+    "es_id",
+    "index",
+    "stellar_uuid",
+    "timestamp",
+    "name",
+    "tactic_id",
+    "tactic_name",
+    "technique_id",
+    "technique_name",
+    "severity",
+    "event_score",
+    "event_status",
+    "srcip",
+    "dstip",
+)
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidArgument(f"limit must be an integer from 1 to {MAX_LIMIT}.")
+
+
+def _check_choices(name: str, values: tuple[str, ...], allowed: list[str]) -> None:
+    for value in values:
+        if value not in allowed:
+            raise InvalidArgument(f"{name} {_shown(value)!r} is not valid: use one of {', '.join(allowed)}.")
+
+
+def _after(field: str, value: Any, pk: int, descending: bool) -> Q:
+    """Rows after (value, pk) in the page order. The redundant bound on `field` alone lets the database
+    seek into the (field, id) index instead of filtering from the first row."""
+    if descending:
+        return Q(**{f"{field}__lte": value}) & (Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk}))
+    return Q(**{f"{field}__gte": value}) & (Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk}))
+
+
+def _latest(qs: QuerySet, limit: int) -> tuple[list[Any], int]:
+    """The first `limit` rows of `qs` and the total; the count query is skipped when the page is short."""
+    rows = list(qs[:limit])
+    total = len(rows) if len(rows) < limit else qs.count()
+    return rows, total
+
+
+class EmbeddedBackend:
+    # --- scoping -------------------------------------------------------------------------------
+    @staticmethod
+    def _cases(scope: TenantScope) -> QuerySet[Case]:
+        if scope.all_tenants:
+            return Case.objects.all()
+        return Case.objects.filter(tenant__cust_id__in=scope.cust_ids)
+
+    @staticmethod
+    def _alerts(scope: TenantScope) -> QuerySet[Alert]:
+        if scope.all_tenants:
+            return Alert.objects.all()
+        return Alert.objects.filter(tenant__cust_id__in=scope.cust_ids)
+
+    @staticmethod
+    def _tenants(scope: TenantScope) -> QuerySet[Tenant]:
+        if scope.all_tenants:
+            return Tenant.objects.all()
+        return Tenant.objects.filter(cust_id__in=scope.cust_ids)
+
+    def _case_ref(self, scope: TenantScope, case_id: str) -> tuple[int, int]:
+        """(pk, tenant pk) of a visible case, or NotFound."""
+        row = self._cases(scope).filter(stellar_id=case_id).values_list("pk", "tenant_id").first()
+        if row is None:
+            raise case_not_found(case_id)
+        return row
+
+    # --- cases ---------------------------------------------------------------------------------
+    def _filtered_cases(self, scope: TenantScope, query: CaseQuery) -> QuerySet[Case]:
+        _check_choices("status", query.statuses, CaseStatus.values)
+        _check_choices("severity", query.severities, Severity.values)
+        qs = self._cases(scope)
+        if query.cust_id is not None:
+            qs = qs.filter(tenant__cust_id=query.cust_id)
+        if query.statuses:
+            qs = qs.filter(status__in=query.statuses)
+        if query.severities:
+            qs = qs.filter(severity__in=query.severities)
+        if query.unassigned:
+            qs = qs.filter(assignee__isnull=True)
+        if query.assignee:
+            users = User.objects.filter(Q(username__iexact=query.assignee) | Q(email__iexact=query.assignee))
+            qs = qs.filter(assignee_id__in=users.values("pk"))
+        if query.name:
+            qs = qs.filter(name__icontains=query.name)
+        if query.tags:
+            qs = qs.filter(Exists(CaseTag.objects.filter(case_id=OuterRef("pk"), tag__in=query.tags)))
+        if query.min_score is not None:
+            qs = qs.filter(score__gte=query.min_score)
+        if query.search:
+            # search_text is lower-cased; `contains` on lower-cased terms is case-insensitive everywhere
+            # and, unlike `icontains`, needs no UPPER() on PostgreSQL.
+            for term in query.search.lower().split():
+                qs = qs.filter(search_text__contains=term)
+        # Bounds are inclusive in epoch ms; timestamps are stored to the microsecond, so "up to ms N"
+        # means "before ms N+1".
+        if query.created_from is not None:
+            qs = qs.filter(created_at__gte=from_ms(query.created_from))
+        if query.created_to is not None:
+            qs = qs.filter(created_at__lt=from_ms(query.created_to + 1))
+        if query.modified_from is not None:
+            qs = qs.filter(modified_at__gte=from_ms(query.modified_from))
+        if query.modified_to is not None:
+            qs = qs.filter(modified_at__lt=from_ms(query.modified_to + 1))
+        return qs
+
+    @staticmethod
+    def _case_query_binding(scope: TenantScope, query: CaseQuery) -> str:
+        filters = asdict(query)
+        del filters["limit"], filters["cursor"]
+        # Several values of one filter are ORed: their order does not change the rows.
+        for name in ("statuses", "severities", "tags"):
+            filters[name] = sorted(set(filters[name]))
+        return cursors.binding("cases", filters, cursors.scope_key(scope))
+
+    def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
+        if query.sort not in SORTS:
+            raise InvalidArgument(f"sort {_shown(query.sort)!r} is not valid: use one of {', '.join(SORTS)}.")
+        if query.order not in ("asc", "desc"):
+            raise InvalidArgument(f"order {_shown(query.order)!r} is not valid: use asc or desc.")
+        _check_limit(query.limit)
+        field, value_type = SORTS[query.sort]
+        descending = query.order == "desc"
+        qs = self._filtered_cases(scope, query)
+        bound_to = self._case_query_binding(scope, query)
+
+        page_qs = qs
+        if query.cursor:
+            last_value, last_pk = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (value_type, int))
+            if query.sort in _TIME_SORTS:
+                last_value = from_us(last_value)
+            page_qs = page_qs.filter(_after(field, last_value, last_pk, descending))
+        prefix = "-" if descending else ""
+        page_qs = (
+            page_qs.select_related("tenant", "assignee")
+            .only(*CASE_LIST_COLUMNS)
+            .order_by(f"{prefix}{field}", f"{prefix}pk")
+        )
+        rows = list(page_qs[: query.limit + 1])
+        next_cursor = None
+        if len(rows) > query.limit:
+            rows = rows[: query.limit]
+            last = rows[-1]
+            value = getattr(last, field)
+            if query.sort in _TIME_SORTS:
+                value = to_us(value)
+            next_cursor = cursors.encode(CASE_CURSOR_SALT, bound_to, [value, last.pk])
+        if query.cursor is None and next_cursor is None:
+            total = len(rows)
+        else:
+            total = qs.count()
+        return Page(items=[case_item(c) for c in rows], total=total, next_cursor=next_cursor)
+
+    def _full_case(self, scope: TenantScope, **lookup: Any) -> Case | None:
+        return (
+            self._cases(scope)
+            .filter(**lookup)
+            .select_related("tenant", "assignee", "created_by", "modified_by")
+            .defer("summary", "ai_summary", "search_text")
+            .first()
+        )
+
+    def get_case(self, scope: TenantScope, *, case_id: str | None = None, ticket_id: int | None = None) -> dict[str, Any]:
+        if (case_id is None) == (ticket_id is None):
+            raise InvalidArgument("Give exactly one of _id and ticket_id.")
+        if case_id is not None:
+            case = self._full_case(scope, stellar_id=case_id)
+            if case is None:
+                raise case_not_found(case_id)
+        else:
+            if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+                raise InvalidArgument("ticket_id must be an integer.")
+            case = self._full_case(scope, ticket_id=ticket_id)
+            if case is None:
+                raise NotFound(f"No case with ticket_id {ticket_id} is visible to this key.")
+        return case_record(case)
+
+    def get_case_summary(self, scope: TenantScope, case_id: str) -> str:
+        summary = self._cases(scope).filter(stellar_id=case_id).values_list("summary", flat=True).first()
+        if summary is None:
+            raise case_not_found(case_id)
+        return summary
+
+    def get_case_ai_summary(self, scope: TenantScope, case_id: str) -> dict[str, Any] | None:
+        row = self._cases(scope).filter(stellar_id=case_id).values_list("ai_summary").first()
+        if row is None:
+            raise case_not_found(case_id)
+        return row[0]
+
+    def list_case_alerts(self, scope: TenantScope, case_id: str, *, limit: int, cursor: str | None) -> Page:
+        _check_limit(limit)
+        case_pk, _ = self._case_ref(scope, case_id)
+        qs = Alert.objects.filter(case_id=case_pk)
+        bound_to = cursors.binding("alerts", case_id, cursors.scope_key(scope))
+        page_qs = qs
+        if cursor:
+            last_us, last_pk = cursors.decode(ALERT_CURSOR_SALT, bound_to, cursor, (int, int))
+            page_qs = page_qs.filter(_after("timestamp", from_us(last_us), last_pk, descending=True))
+        rows = list(page_qs.only(*ALERT_LIST_COLUMNS).order_by("-timestamp", "-pk")[: limit + 1])
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = cursors.encode(ALERT_CURSOR_SALT, bound_to, [to_us(rows[-1].timestamp), rows[-1].pk])
+        total = len(rows) if cursor is None and next_cursor is None else qs.count()
+        return Page(items=[alert_item(a) for a in rows], total=total, next_cursor=next_cursor)
+
+    def list_case_comments(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
+        _check_limit(limit)
+        case_pk, _ = self._case_ref(scope, case_id)
+        qs = Comment.objects.filter(case_id=case_pk).select_related("user").order_by("-created_at", "-pk")
+        rows, total = _latest(qs, limit)
+        items = [
+            {
+                "_id": c.stellar_id,
+                "comment": c.comment,
+                "user": c.user.username if c.user else None,
+                "user_name": c.user_name,
+                "created_at": to_ms(c.created_at),
+                "modified_at": to_ms(c.modified_at),
+            }
+            for c in rows
+        ]
+        return Page(items=items, total=total, next_cursor=None)
+
+    def list_case_observables(self, scope: TenantScope, case_id: str) -> dict[str, list[dict[str, Any]]]:
+        case_pk, _ = self._case_ref(scope, case_id)
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        rows = Observable.objects.filter(case_id=case_pk).order_by("type", "-count", "pk")
+        for o in rows.values_list("type", "value", "count", "first_seen", "last_seen"):
+            kind, value, count, first_seen, last_seen = o
+            grouped.setdefault(kind, []).append(
+                {"value": value, "count": count, "first_seen": to_ms(first_seen), "last_seen": to_ms(last_seen)}
+            )
+        return grouped
+
+    def list_case_activities(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
+        _check_limit(limit)
+        case_pk, _ = self._case_ref(scope, case_id)
+        qs = Activity.objects.filter(case_id=case_pk).select_related("user").order_by("-timestamp", "-pk")
+        rows, total = _latest(qs, limit)
+        items = [
+            {
+                "field": a.field,
+                "from": a.from_value,
+                "to": a.to_value,
+                "user": a.user.username if a.user else None,
+                "user_name": a.user_name,
+                "timestamp": to_ms(a.timestamp),
+            }
+            for a in rows
+        ]
+        return Page(items=items, total=total, next_cursor=None)
+
+    def list_case_scores(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
+        _check_limit(limit)
+        case_pk, _ = self._case_ref(scope, case_id)
+        qs = ScoreHistory.objects.filter(case_id=case_pk).order_by("-timestamp", "-pk")
+        rows, total = _latest(qs, limit)
+        items = [{"score": s.score, "timestamp": to_ms(s.timestamp), "reasons": s.reasons} for s in rows]
+        return Page(items=items, total=total, next_cursor=None)
+
+    def list_assignable_users(self, scope: TenantScope, case_id: str) -> list[dict[str, Any]]:
+        _, tenant_pk = self._case_ref(scope, case_id)
+        return [
+            {"username": u.username, "email": u.email, "name": user_display_name(u)}
+            for u in assignable_users(tenant_pk).only("username", "email", "first_name", "last_name")
+        ]
+
+    def update_case(self, scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
+        return apply_update(self._cases(scope), case_id, update, actor=actor)
+
+    # --- alerts --------------------------------------------------------------------------------
+    def get_alert(self, scope: TenantScope, alert_id: str) -> dict[str, Any]:
+        matches = list(
+            self._alerts(scope)
+            .filter(Q(stellar_uuid=alert_id) | Q(es_id=alert_id))
+            .select_related("tenant", "case")
+            .only("es_id", "index", "stellar_uuid", "source", "ai_summary", "tenant__cust_id", "case__stellar_id")
+            .order_by("pk")[:3]
+        )
+        by_uuid = [a for a in matches if a.stellar_uuid == alert_id]
+        if by_uuid:
+            alert = by_uuid[0]
+        elif len(matches) == 1:
+            alert = matches[0]
+        elif not matches:
+            raise NotFound(f"No alert with id {_shown(alert_id)} is visible to this key.")
+        else:
+            raise InvalidArgument(
+                f"alert_id {_shown(alert_id)} is the _id of several alerts: give the alert's stellar_uuid instead."
+            )
+        return {
+            "_index": alert.index,
+            "_id": alert.es_id,
+            "stellar_uuid": alert.stellar_uuid,
+            "cust_id": alert.tenant.cust_id,
+            "case_id": alert.case.stellar_id if alert.case else None,
+            "_source": alert.source,
+            "ai_summary": alert.ai_summary,
+        }
+
+    # --- tenants -------------------------------------------------------------------------------
+    def list_tenants(self, scope: TenantScope) -> list[dict[str, Any]]:
+        tenants = self._tenants(scope).annotate(
+            case_count=Count("cases"),
+            open_case_count=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)),
+        )
+        return [
+            {**tenant_item(t), "case_count": t.case_count, "open_case_count": t.open_case_count}
+            for t in tenants.order_by("cust_name", "pk")
+        ]
+
+    def get_tenant(self, scope: TenantScope, cust_id: str) -> dict[str, Any]:
+        tenant = self._tenants(scope).filter(cust_id=cust_id).first()
+        if tenant is None:
+            raise NotFound(f"No tenant with cust_id {_shown(cust_id)} is visible to this key.")
+        by_severity = {s: 0 for s in Severity.values}
+        by_status = {s.value: 0 for s in OPEN_STATUSES}
+        counts = (
+            Case.objects.filter(tenant=tenant, status__in=OPEN_STATUSES)
+            .values_list("status", "severity")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for status, severity, n in counts:
+            by_status[status] += n
+            by_severity[severity] += n
+        return {
+            **tenant_item(tenant),
+            "attributes": tenant.attributes,
+            "case_count": Case.objects.filter(tenant=tenant).count(),
+            "open_cases": {"total": sum(by_status.values()), "by_severity": by_severity, "by_status": by_status},
+        }
+
