@@ -9,11 +9,13 @@ any host can answer any request.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -27,6 +29,8 @@ from .audit_bridge import record_call, record_refusal
 from .dispatch import Dispatched, dispatch_legacy, dispatch_modern
 from .envelope import Envelope, parse_envelope, peek_tool_call
 from .modern_headers import check_modern_request
+
+logger = logging.getLogger("mcp_gateway")
 
 AUTH_HELP = (
     "Authentication failed. Send the header 'Authorization: Bearer <API key or access token>' with a "
@@ -95,6 +99,23 @@ def read_body(request: HttpRequest) -> bytes | None:
 
 @csrf_exempt
 def mcp_endpoint(request: HttpRequest) -> HttpResponse:
+    """Answer one MCP POST; whatever goes wrong inside, the client gets JSON-RPC, never a traceback."""
+    try:
+        return _handle(request)
+    except DatabaseError:
+        logger.exception("database unavailable (request %s)", request_id(request))
+        return error_response(
+            p.INTERNAL_ERROR, "The service is temporarily unavailable (database); retry in a few seconds.", 503,
+            headers={"Retry-After": "2"},
+        )
+    except Exception:
+        logger.exception("unexpected error (request %s)", request_id(request))
+        return error_response(
+            p.INTERNAL_ERROR, f"Internal error; it was logged with request id {request_id(request)}.", 500
+        )
+
+
+def _handle(request: HttpRequest) -> HttpResponse:
     started = time.perf_counter()
     rid = request_id(request)
 

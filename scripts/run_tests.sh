@@ -2,4 +2,21 @@
 # The whole test suite: installs and starts what the tests need, then runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m pytest "$@"
+
+# The official MCP conformance suite is an npm package (pinned with its Node.js 22 in
+# tests/conformance/package-lock.json). npm comes from the system package manager when missing.
+if ! command -v npm >/dev/null 2>&1; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [ ! -f tests/conformance/node_modules/.package-lock.json ] \
+   || [ tests/conformance/package-lock.json -nt tests/conformance/node_modules/.package-lock.json ]; then
+  (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+set +e
+.venv/bin/python -m pytest "$@"
+status=$?
+set -e
+# pytest exits 5 when no test ran; that is a failure of the suite, not a pass.
+exit $status
