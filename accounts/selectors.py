@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts import request_path_sql
-from accounts.models import USABLE_STATES, ApiKey, TenantAccess
+from accounts.models import USABLE_STATES, ApiKey, ApiKeyState, TenantAccess
 from accounts.principal import TenantScope
 from cases.models import Tenant
 
@@ -17,7 +17,7 @@ ALL_TENANTS = TenantScope(all_tenants=True)
 
 
 def _tenant_access(user: AbstractBaseUser) -> TenantAccess | None:
-    # Uses the row cached by select_related("user__tenant_access") when there is one.
+    # Uses the row (or its absence) cached by api_key_for_verification or select_related, if any.
     try:
         return user.tenant_access  # type: ignore[attr-defined]
     except TenantAccess.DoesNotExist:
@@ -78,3 +78,17 @@ def api_key_for_verification(public_id: str) -> ApiKey | None:
 def api_key_get(*, public_id: str) -> ApiKey | None:
     return ApiKey.objects.select_related("user").filter(public_id=public_id).first()
 
+
+
+def api_key_state_filter(state: ApiKeyState, now: datetime) -> Q:
+    """The condition under which ApiKey.state_at(now) == state, for filtering in the database."""
+    live = Q(revoked_at__isnull=True)
+    not_rotated = Q(grace_until__isnull=True) | Q(grace_until__gt=now)
+    not_expired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    return {
+        ApiKeyState.REVOKED: ~live,
+        ApiKeyState.ROTATED: live & Q(grace_until__lte=now),
+        ApiKeyState.EXPIRED: live & not_rotated & Q(expires_at__lte=now),
+        ApiKeyState.ROTATING: live & Q(grace_until__gt=now) & not_expired,
+        ApiKeyState.ACTIVE: live & Q(grace_until__isnull=True) & not_expired,
+    }[state]

@@ -1,3 +1,10 @@
 from django.urls import path
 
-urlpatterns: list = []
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("profile/api-keys/", views.api_keys, name="profile-api-keys"),
+    path("profile/api-keys/<str:public_id>/revoke/", views.api_key_revoke_view, name="profile-api-key-revoke"),
+]
