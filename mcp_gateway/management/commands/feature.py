@@ -1,0 +1,31 @@
+"""python manage.py feature [mcp|ai_summary] [on|off]: show or switch the operator's features."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from mcp_gateway import features
+
+
+class Command(BaseCommand):
+    help = (
+        "Show the feature switches, or turn one on or off: `feature` shows both; `feature mcp off` disables "
+        "the MCP server (it answers 503); `feature ai_summary on` enables AI summaries in tool results. "
+        "Changes apply to the next request on every worker."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("name", nargs="?", choices=["mcp", "ai_summary"])
+        parser.add_argument("state", nargs="?", choices=["on", "off"])
+
+    def handle(self, *args, name: str | None = None, state: str | None = None, **options) -> None:
+        if name and state:
+            features.set_switch(name=name, enabled=state == "on")
+        elif name:
+            raise CommandError(f"Say on or off: `manage.py feature {name} on` or `manage.py feature {name} off`.")
+        current = features.current()
+        self.stdout.write(f"mcp: {'on' if current.mcp_enabled else 'off'}")
+        self.stdout.write(f"ai_summary: {'on' if current.ai_summary_enabled else 'off'}")
+        if not settings.MCP_ENABLED:
+            self.stdout.write("(MCP_ENABLED=false in the environment keeps the MCP server off whatever is set here)")
