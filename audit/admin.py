@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from accounts.models import ApiKey
 from cases.models import Tenant
@@ -212,13 +213,13 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
         outcomes = [o for o in Outcome if data.totals.get(o.value)] or [Outcome.SUCCESS]
         calls_chart = stacked_bar_chart(
             [f"{h:%Y-%m-%d %H:00}" for h in data.hours],
-            [Series(o.label, OUTCOME_COLORS[o], data.hourly[o.value]) for o in outcomes],
+            [Series(capfirst(o.label), OUTCOME_COLORS[o], data.hourly[o.value]) for o in outcomes],
             ticks=ticks,
             label="Calls per hour by outcome",
         )
         refused_chart = stacked_bar_chart(
             [f"{h:%Y-%m-%d %H:00}" for h in data.hours],
-            [Series(o.label, OUTCOME_COLORS[o], data.hourly[o.value]) for o in REFUSED],
+            [Series(capfirst(o.label), OUTCOME_COLORS[o], data.hourly[o.value]) for o in REFUSED],
             ticks=ticks,
             height=160,
             label="Denied and unauthenticated attempts per hour",
@@ -229,7 +230,7 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
             "title": "Activity dashboard",
             "subtitle": f"Last 7 days, since {data.since:%Y-%m-%d %H:00} UTC",
             "data": data,
-            "outcome_totals": [(o.label, data.totals.get(o.value, 0)) for o in Outcome],
+            "outcome_totals": [(capfirst(o.label), data.totals.get(o.value, 0)) for o in Outcome],
             "median_sample": MEDIAN_SAMPLE,
             "refused_total": sum(data.totals.get(o.value, 0) for o in REFUSED),
             "calls_chart": calls_chart,
