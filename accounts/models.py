@@ -31,11 +31,11 @@ class ApiKeyScope(models.TextChoices):
 
 
 class ApiKeyState(models.TextChoices):
-    ACTIVE = "active"
+    ACTIVE = "active", "active"
     ROTATING = "rotating", "rotating (in grace period)"
-    ROTATED = "rotated"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
+    ROTATED = "rotated", "rotated"
+    EXPIRED = "expired", "expired"
+    REVOKED = "revoked", "revoked"
 
 
 USABLE_STATES = frozenset({ApiKeyState.ACTIVE, ApiKeyState.ROTATING})

@@ -143,7 +143,7 @@ def api_key_rotate(*, key: ApiKey, grace_minutes: int = 0, by: AbstractBaseUser 
     now = timezone.now()
     state = key.state_at(now)
     if state != ApiKeyState.ACTIVE:
-        raise ApiKeyError(f"Key {key.public_id} is {state.label}; only an active key can be rotated.")
+        raise ApiKeyError(f"Key {key.public_id} is {state.value}; only an active key can be rotated.")
     expires_at = now + (key.expires_at - key.created_at) if key.expires_at is not None else None
     new_key, plaintext = _insert_key(
         user=key.user,
