@@ -6,6 +6,7 @@ data it creates is committed and visible to the gunicorn workers (separate proce
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -16,6 +17,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
+# One INFO line per HTTP request from the test clients drowns the failure reports.
+for noisy in ("httpx", "httpx2", "hypothesis"):
+    logging.getLogger(noisy).setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
