@@ -10,48 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import TenantAccess
+from accounts.principal import TenantScope
 from cases.models import Activity, Case, CaseStatus, CaseTag, Resolution, Severity
 
-from .base import CaseUpdate, Conflict, InvalidArgument, NotFound
-from .serializers import case_record, user_display_name
-
-User = get_user_model()
+from .base import CaseUpdate, Conflict, InvalidArgument
+from .queries import assignable_users, case_not_found, check_choices, first, scoped_cases, shown
+from .serializers import CASE_RECORD_FIELDS, case_record, user_display_name
 
 MAX_TAG_LENGTH = 100
 MAX_RESOLUTION_NOTE = 10_000
 CLOSED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CANCELLED)
 ASSIGNEE_HINT = "use getCaseDetail with include=assignees to list the users who may be assigned"
-
-
-def assignable_users(tenant_pk: int) -> QuerySet:
-    """Active users whose tenant access covers the tenant (root users included), by username."""
-    with_tenant = TenantAccess.tenants.through.objects.filter(tenant_id=tenant_pk).values("tenantaccess_id")
-    return (
-        User.objects.filter(is_active=True)
-        .filter(Q(tenant_access__all_tenants=True) | Q(tenant_access__pk__in=with_tenant))
-        .order_by("username")
-    )
-
-
-def shown(value: Any) -> str:
-    """A caller-supplied value echoed in a message, bounded so an error stays one short sentence."""
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def case_not_found(case_id: str) -> NotFound:
-    return NotFound(f"No case with _id {shown(case_id)} is visible to this key.")
-
-
-def _choice(name: str, value: str | None, allowed: list[str]) -> None:
-    if value is not None and value not in allowed:
-        raise InvalidArgument(f"{name} {shown(value)!r} is not valid: use one of {', '.join(allowed)}.")
 
 
 def _clean_tags(name: str, tags: tuple[str, ...]) -> list[str]:
@@ -70,9 +43,13 @@ def _clean_tags(name: str, tags: tuple[str, ...]) -> list[str]:
 
 
 def _validate_values(update: CaseUpdate) -> tuple[list[str], list[str]]:
-    _choice("status", update.status, CaseStatus.values)
-    _choice("severity", update.severity, Severity.values)
-    _choice("resolution", update.resolution, Resolution.values)
+    for name, value, allowed in (
+        ("status", update.status, CaseStatus.values),
+        ("severity", update.severity, Severity.values),
+        ("resolution", update.resolution, Resolution.values),
+    ):
+        if value is not None:
+            check_choices(name, [value], allowed)
     if update.assignee is not None and update.unassign:
         raise InvalidArgument("assignee and unassign were both given: give a username or email, or unassign, not both.")
     if update.assignee is not None and not update.assignee.strip():
@@ -115,10 +92,10 @@ def _tags_text(tags: list[str]) -> str:
     return ", ".join(tags)
 
 
-def apply_update(cases: QuerySet[Case], case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
-    """`cases` is the caller's scoped queryset. See CaseBackend.update_case."""
+def update_case(scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
+    """See CaseBackend.update_case."""
     tags_add, tags_delete = _validate_values(update)
-    ref = cases.filter(stellar_id=case_id).values_list("pk", "tenant_id", "status").first()
+    ref = first(scoped_cases(scope).filter(stellar_id=case_id).values_list("pk", "tenant_id", "status"))
     if ref is None:
         raise case_not_found(case_id)
     case_pk, tenant_pk, status_before = ref
@@ -132,11 +109,7 @@ def apply_update(cases: QuerySet[Case], case_id: str, update: CaseUpdate, *, act
     actor_name = user_display_name(actor_user) if actor_user is not None else "System"
 
     with transaction.atomic():
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("tenant", "assignee", "created_by", "modified_by")
-            .get(pk=case_pk)
-        )
+        case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case_pk)
         if update.expected_version is not None and case.version != update.expected_version:
             raise Conflict(
                 f"Case {case.stellar_id} was changed meanwhile: its version is now {case.version}, not "
@@ -226,4 +199,5 @@ def apply_update(cases: QuerySet[Case], case_id: str, update: CaseUpdate, *, act
                     for f, b, a in activity_text
                 ]
             )
-    return {"case": case_record(case), "changes": changes}
+        record = case_record(Case.objects.filter(pk=case_pk).values(*CASE_RECORD_FIELDS).get())
+    return {"case": record, "changes": changes}

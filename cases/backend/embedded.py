@@ -1,7 +1,7 @@
 """The embedded backend: case data from this project's own database through the ORM.
 
-Every query starts from a scoped queryset (`_cases`, `_alerts`, `_tenants`), so a row outside the
-caller's tenants is indistinguishable from a row that does not exist.
+Every query starts from a scoped queryset (see queries.py). Rows are read with `.values()` on the hot
+paths: model instances cost several times the CPU of the SQL itself here.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 
 from accounts.principal import TenantScope
 from cases.models import (
@@ -24,24 +24,33 @@ from cases.models import (
     Observable,
     ScoreHistory,
     Severity,
-    Tenant,
 )
 
 from . import cursor as cursors
 from .base import CaseQuery, CaseUpdate, InvalidArgument, NotFound, Page
-from .case_update import apply_update, assignable_users, case_not_found
-from .case_update import shown as _shown
+from .case_update import update_case
+from .queries import (
+    assignable_users,
+    case_not_found,
+    check_choices,
+    first,
+    scoped_alerts,
+    scoped_cases,
+    scoped_tenants,
+    shown,
+)
 from .serializers import (
-    CASE_LIST_COLUMNS,
+    CASE_LIST_FIELDS,
+    CASE_RECORD_FIELDS,
     alert_item,
     case_item,
     case_record,
+    display_name,
     from_ms,
     from_us,
     tenant_item,
     to_ms,
     to_us,
-    user_display_name,
 )
 
 User = get_user_model()
@@ -58,7 +67,8 @@ _TIME_SORTS = {"created_at", "modified_at"}
 MAX_LIMIT = 500
 CASE_CURSOR_SALT = "cases.backend.list_cases"
 ALERT_CURSOR_SALT = "cases.backend.list_case_alerts"
-ALERT_LIST_COLUMNS = (
+ALERT_LIST_FIELDS = (
+    "id",
     "es_id",
     "index",
     "stellar_uuid",
@@ -81,12 +91,6 @@ def _check_limit(limit: int) -> None:
         raise InvalidArgument(f"limit must be an integer from 1 to {MAX_LIMIT}.")
 
 
-def _check_choices(name: str, values: tuple[str, ...], allowed: list[str]) -> None:
-    for value in values:
-        if value not in allowed:
-            raise InvalidArgument(f"{name} {_shown(value)!r} is not valid: use one of {', '.join(allowed)}.")
-
-
 def _after(field: str, value: Any, pk: int, descending: bool) -> Q:
     """Rows after (value, pk) in the page order. The redundant bound on `field` alone lets the database
     seek into the (field, id) index instead of filtering from the first row."""
@@ -102,38 +106,25 @@ def _latest(qs: QuerySet, limit: int) -> tuple[list[Any], int]:
     return rows, total
 
 
+def _count_cases(**filters: Any) -> Subquery:
+    """COUNT(*) of a tenant's cases as a correlated subquery (0, not NULL, for a tenant with none)."""
+    counted = Case.objects.filter(tenant=OuterRef("pk"), **filters).order_by()
+    return Subquery(counted.annotate(n=Func(F("pk"), function="COUNT")).values("n"), output_field=IntegerField())
+
+
 class EmbeddedBackend:
-    # --- scoping -------------------------------------------------------------------------------
-    @staticmethod
-    def _cases(scope: TenantScope) -> QuerySet[Case]:
-        if scope.all_tenants:
-            return Case.objects.all()
-        return Case.objects.filter(tenant__cust_id__in=scope.cust_ids)
-
-    @staticmethod
-    def _alerts(scope: TenantScope) -> QuerySet[Alert]:
-        if scope.all_tenants:
-            return Alert.objects.all()
-        return Alert.objects.filter(tenant__cust_id__in=scope.cust_ids)
-
-    @staticmethod
-    def _tenants(scope: TenantScope) -> QuerySet[Tenant]:
-        if scope.all_tenants:
-            return Tenant.objects.all()
-        return Tenant.objects.filter(cust_id__in=scope.cust_ids)
-
     def _case_ref(self, scope: TenantScope, case_id: str) -> tuple[int, int]:
         """(pk, tenant pk) of a visible case, or NotFound."""
-        row = self._cases(scope).filter(stellar_id=case_id).values_list("pk", "tenant_id").first()
+        row = first(scoped_cases(scope).filter(stellar_id=case_id).values_list("pk", "tenant_id"))
         if row is None:
             raise case_not_found(case_id)
         return row
 
     # --- cases ---------------------------------------------------------------------------------
     def _filtered_cases(self, scope: TenantScope, query: CaseQuery) -> QuerySet[Case]:
-        _check_choices("status", query.statuses, CaseStatus.values)
-        _check_choices("severity", query.severities, Severity.values)
-        qs = self._cases(scope)
+        check_choices("status", query.statuses, CaseStatus.values)
+        check_choices("severity", query.severities, Severity.values)
+        qs = scoped_cases(scope)
         if query.cust_id is not None:
             qs = qs.filter(tenant__cust_id=query.cust_id)
         if query.statuses:
@@ -179,9 +170,9 @@ class EmbeddedBackend:
 
     def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
         if query.sort not in SORTS:
-            raise InvalidArgument(f"sort {_shown(query.sort)!r} is not valid: use one of {', '.join(SORTS)}.")
+            raise InvalidArgument(f"sort {shown(query.sort)!r} is not valid: use one of {', '.join(SORTS)}.")
         if query.order not in ("asc", "desc"):
-            raise InvalidArgument(f"order {_shown(query.order)!r} is not valid: use asc or desc.")
+            raise InvalidArgument(f"order {shown(query.order)!r} is not valid: use asc or desc.")
         _check_limit(query.limit)
         field, value_type = SORTS[query.sort]
         descending = query.order == "desc"
@@ -195,58 +186,44 @@ class EmbeddedBackend:
                 last_value = from_us(last_value)
             page_qs = page_qs.filter(_after(field, last_value, last_pk, descending))
         prefix = "-" if descending else ""
-        page_qs = (
-            page_qs.select_related("tenant", "assignee")
-            .only(*CASE_LIST_COLUMNS)
-            .order_by(f"{prefix}{field}", f"{prefix}pk")
-        )
+        page_qs = page_qs.order_by(f"{prefix}{field}", f"{prefix}pk").values(*CASE_LIST_FIELDS)
         rows = list(page_qs[: query.limit + 1])
         next_cursor = None
         if len(rows) > query.limit:
             rows = rows[: query.limit]
-            last = rows[-1]
-            value = getattr(last, field)
+            value = rows[-1][field]
             if query.sort in _TIME_SORTS:
                 value = to_us(value)
-            next_cursor = cursors.encode(CASE_CURSOR_SALT, bound_to, [value, last.pk])
+            next_cursor = cursors.encode(CASE_CURSOR_SALT, bound_to, [value, rows[-1]["id"]])
         if query.cursor is None and next_cursor is None:
             total = len(rows)
         else:
             total = qs.count()
-        return Page(items=[case_item(c) for c in rows], total=total, next_cursor=next_cursor)
-
-    def _full_case(self, scope: TenantScope, **lookup: Any) -> Case | None:
-        return (
-            self._cases(scope)
-            .filter(**lookup)
-            .select_related("tenant", "assignee", "created_by", "modified_by")
-            .defer("summary", "ai_summary", "search_text")
-            .first()
-        )
+        return Page(items=[case_item(row) for row in rows], total=total, next_cursor=next_cursor)
 
     def get_case(self, scope: TenantScope, *, case_id: str | None = None, ticket_id: int | None = None) -> dict[str, Any]:
         if (case_id is None) == (ticket_id is None):
             raise InvalidArgument("Give exactly one of _id and ticket_id.")
         if case_id is not None:
-            case = self._full_case(scope, stellar_id=case_id)
-            if case is None:
+            row = first(scoped_cases(scope).filter(stellar_id=case_id).values(*CASE_RECORD_FIELDS))
+            if row is None:
                 raise case_not_found(case_id)
         else:
             if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
                 raise InvalidArgument("ticket_id must be an integer.")
-            case = self._full_case(scope, ticket_id=ticket_id)
-            if case is None:
+            row = first(scoped_cases(scope).filter(ticket_id=ticket_id).values(*CASE_RECORD_FIELDS))
+            if row is None:
                 raise NotFound(f"No case with ticket_id {ticket_id} is visible to this key.")
-        return case_record(case)
+        return case_record(row)
 
     def get_case_summary(self, scope: TenantScope, case_id: str) -> str:
-        summary = self._cases(scope).filter(stellar_id=case_id).values_list("summary", flat=True).first()
+        summary = first(scoped_cases(scope).filter(stellar_id=case_id).values_list("summary", flat=True))
         if summary is None:
             raise case_not_found(case_id)
         return summary
 
     def get_case_ai_summary(self, scope: TenantScope, case_id: str) -> dict[str, Any] | None:
-        row = self._cases(scope).filter(stellar_id=case_id).values_list("ai_summary").first()
+        row = first(scoped_cases(scope).filter(stellar_id=case_id).values_list("ai_summary"))
         if row is None:
             raise case_not_found(case_id)
         return row[0]
@@ -260,29 +237,31 @@ class EmbeddedBackend:
         if cursor:
             last_us, last_pk = cursors.decode(ALERT_CURSOR_SALT, bound_to, cursor, (int, int))
             page_qs = page_qs.filter(_after("timestamp", from_us(last_us), last_pk, descending=True))
-        rows = list(page_qs.only(*ALERT_LIST_COLUMNS).order_by("-timestamp", "-pk")[: limit + 1])
+        rows = list(page_qs.order_by("-timestamp", "-pk").values(*ALERT_LIST_FIELDS)[: limit + 1])
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
-            next_cursor = cursors.encode(ALERT_CURSOR_SALT, bound_to, [to_us(rows[-1].timestamp), rows[-1].pk])
+            next_cursor = cursors.encode(ALERT_CURSOR_SALT, bound_to, [to_us(rows[-1]["timestamp"]), rows[-1]["id"]])
         total = len(rows) if cursor is None and next_cursor is None else qs.count()
-        return Page(items=[alert_item(a) for a in rows], total=total, next_cursor=next_cursor)
+        return Page(items=[alert_item(row) for row in rows], total=total, next_cursor=next_cursor)
 
     def list_case_comments(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
         case_pk, _ = self._case_ref(scope, case_id)
-        qs = Comment.objects.filter(case_id=case_pk).select_related("user").order_by("-created_at", "-pk")
-        rows, total = _latest(qs, limit)
+        qs = Comment.objects.filter(case_id=case_pk).order_by("-created_at", "-pk")
+        rows, total = _latest(
+            qs.values_list("stellar_id", "comment", "user__username", "user_name", "created_at", "modified_at"), limit
+        )
         items = [
             {
-                "_id": c.stellar_id,
-                "comment": c.comment,
-                "user": c.user.username if c.user else None,
-                "user_name": c.user_name,
-                "created_at": to_ms(c.created_at),
-                "modified_at": to_ms(c.modified_at),
+                "_id": stellar_id,
+                "comment": comment,
+                "user": username,
+                "user_name": user_name,
+                "created_at": to_ms(created_at),
+                "modified_at": to_ms(modified_at),
             }
-            for c in rows
+            for stellar_id, comment, username, user_name, created_at, modified_at in rows
         ]
         return Page(items=items, total=total, next_cursor=None)
 
@@ -290,8 +269,9 @@ class EmbeddedBackend:
         case_pk, _ = self._case_ref(scope, case_id)
         grouped: dict[str, list[dict[str, Any]]] = {}
         rows = Observable.objects.filter(case_id=case_pk).order_by("type", "-count", "pk")
-        for o in rows.values_list("type", "value", "count", "first_seen", "last_seen"):
-            kind, value, count, first_seen, last_seen = o
+        for kind, value, count, first_seen, last_seen in rows.values_list(
+            "type", "value", "count", "first_seen", "last_seen"
+        ):
             grouped.setdefault(kind, []).append(
                 {"value": value, "count": count, "first_seen": to_ms(first_seen), "last_seen": to_ms(last_seen)}
             )
@@ -300,18 +280,13 @@ class EmbeddedBackend:
     def list_case_activities(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
         case_pk, _ = self._case_ref(scope, case_id)
-        qs = Activity.objects.filter(case_id=case_pk).select_related("user").order_by("-timestamp", "-pk")
-        rows, total = _latest(qs, limit)
+        qs = Activity.objects.filter(case_id=case_pk).order_by("-timestamp", "-pk")
+        rows, total = _latest(
+            qs.values_list("field", "from_value", "to_value", "user__username", "user_name", "timestamp"), limit
+        )
         items = [
-            {
-                "field": a.field,
-                "from": a.from_value,
-                "to": a.to_value,
-                "user": a.user.username if a.user else None,
-                "user_name": a.user_name,
-                "timestamp": to_ms(a.timestamp),
-            }
-            for a in rows
+            {"field": f, "from": before, "to": after, "user": username, "user_name": user_name, "timestamp": to_ms(ts)}
+            for f, before, after, username, user_name, ts in rows
         ]
         return Page(items=items, total=total, next_cursor=None)
 
@@ -319,24 +294,26 @@ class EmbeddedBackend:
         _check_limit(limit)
         case_pk, _ = self._case_ref(scope, case_id)
         qs = ScoreHistory.objects.filter(case_id=case_pk).order_by("-timestamp", "-pk")
-        rows, total = _latest(qs, limit)
-        items = [{"score": s.score, "timestamp": to_ms(s.timestamp), "reasons": s.reasons} for s in rows]
+        rows, total = _latest(qs.values_list("score", "timestamp", "reasons"), limit)
+        items = [{"score": score, "timestamp": to_ms(ts), "reasons": reasons} for score, ts, reasons in rows]
         return Page(items=items, total=total, next_cursor=None)
 
     def list_assignable_users(self, scope: TenantScope, case_id: str) -> list[dict[str, Any]]:
         _, tenant_pk = self._case_ref(scope, case_id)
         return [
-            {"username": u.username, "email": u.email, "name": user_display_name(u)}
-            for u in assignable_users(tenant_pk).only("username", "email", "first_name", "last_name")
+            {"username": username, "email": email, "name": display_name(first_name, last_name, username)}
+            for username, email, first_name, last_name in assignable_users(tenant_pk).values_list(
+                "username", "email", "first_name", "last_name"
+            )
         ]
 
     def update_case(self, scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
-        return apply_update(self._cases(scope), case_id, update, actor=actor)
+        return update_case(scope, case_id, update, actor=actor)
 
     # --- alerts --------------------------------------------------------------------------------
     def get_alert(self, scope: TenantScope, alert_id: str) -> dict[str, Any]:
         matches = list(
-            self._alerts(scope)
+            scoped_alerts(scope)
             .filter(Q(stellar_uuid=alert_id) | Q(es_id=alert_id))
             .select_related("tenant", "case")
             .only("es_id", "index", "stellar_uuid", "source", "ai_summary", "tenant__cust_id", "case__stellar_id")
@@ -348,10 +325,10 @@ class EmbeddedBackend:
         elif len(matches) == 1:
             alert = matches[0]
         elif not matches:
-            raise NotFound(f"No alert with id {_shown(alert_id)} is visible to this key.")
+            raise NotFound(f"No alert with id {shown(alert_id)} is visible to this key.")
         else:
             raise InvalidArgument(
-                f"alert_id {_shown(alert_id)} is the _id of several alerts: give the alert's stellar_uuid instead."
+                f"alert_id {shown(alert_id)} is the _id of several alerts: give the alert's stellar_uuid instead."
             )
         return {
             "_index": alert.index,
@@ -365,19 +342,21 @@ class EmbeddedBackend:
 
     # --- tenants -------------------------------------------------------------------------------
     def list_tenants(self, scope: TenantScope) -> list[dict[str, Any]]:
-        tenants = self._tenants(scope).annotate(
-            case_count=Count("cases"),
-            open_case_count=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)),
+        # Correlated counts seek the (tenant, status) index per tenant: a third of the CPU of a
+        # LEFT JOIN ... GROUP BY over every case.
+        tenants = scoped_tenants(scope).annotate(
+            case_count=_count_cases(),
+            open_case_count=_count_cases(status__in=OPEN_STATUSES),
         )
         return [
             {**tenant_item(t), "case_count": t.case_count, "open_case_count": t.open_case_count}
-            for t in tenants.order_by("cust_name", "pk")
+            for t in tenants.order_by("cust_name", "pk").only("cust_id", "cust_name", "tgrp_name", "created_at")
         ]
 
     def get_tenant(self, scope: TenantScope, cust_id: str) -> dict[str, Any]:
-        tenant = self._tenants(scope).filter(cust_id=cust_id).first()
+        tenant = first(scoped_tenants(scope).filter(cust_id=cust_id))
         if tenant is None:
-            raise NotFound(f"No tenant with cust_id {_shown(cust_id)} is visible to this key.")
+            raise NotFound(f"No tenant with cust_id {shown(cust_id)} is visible to this key.")
         by_severity = {s: 0 for s in Severity.values}
         by_status = {s.value: 0 for s in OPEN_STATUSES}
         counts = (

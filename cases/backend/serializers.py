@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cases.models import Alert, Case, Tenant
+from cases.models import Tenant
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _US = timedelta(microseconds=1)
 
-# Columns the list view reads (with `.only()`); `case_item` touches nothing else.
-CASE_LIST_COLUMNS = (
+# Rows are read with `.values(*fields)`: a third of the CPU of model instances on the hot path.
+CASE_LIST_FIELDS = (
+    "id",
     "stellar_id",
     "ticket_id",
     "name",
@@ -35,6 +36,19 @@ CASE_LIST_COLUMNS = (
     "assignee__username",
     "assignee__first_name",
     "assignee__last_name",
+)
+CASE_RECORD_FIELDS = (
+    *CASE_LIST_FIELDS,
+    "tenant__tgrp_name",
+    "created_by__username",
+    "created_by_name",
+    "modified_by__username",
+    "modified_by_name",
+    "resolution_note",
+    "acknowledged",
+    "closed",
+    "start_timestamp",
+    "end_timestamp",
 )
 
 
@@ -60,81 +74,81 @@ def to_iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def user_display_name(user: Any) -> str:
+def display_name(first_name: str, last_name: str, username: str) -> str:
     """Full name, else username; what `assignee_name`, `user_name` and `modified_by_name` show."""
-    full = f"{user.first_name} {user.last_name}".strip()
-    return full or user.username
+    return f"{first_name} {last_name}".strip() or username
 
 
-def case_item(case: Case) -> dict[str, Any]:
-    """A `listCases` item. Reads only CASE_LIST_COLUMNS."""
-    assignee = case.assignee
+def user_display_name(user: Any) -> str:
+    return display_name(user.first_name, user.last_name, user.username)
+
+
+def case_item(row: dict[str, Any]) -> dict[str, Any]:
+    """A `listCases` item from a row of CASE_LIST_FIELDS."""
+    username = row["assignee__username"]
     item: dict[str, Any] = {
-        "_id": case.stellar_id,
-        "ticket_id": case.ticket_id,
-        "name": case.name,
-        "status": case.status,
-        "severity": case.severity,
-        "score": case.score,
-        "size": case.size,
-        "assignee": assignee.username if assignee else None,
-        "assignee_name": user_display_name(assignee) if assignee else "Unassigned",
-        "tags": list(case.tags or ()),
-        "cust_id": case.tenant.cust_id,
-        "tenant_name": case.tenant.cust_name,
-        "created_at": to_ms(case.created_at),
-        "created_at_iso": to_iso(case.created_at),
-        "modified_at": to_ms(case.modified_at),
-        "modified_at_iso": to_iso(case.modified_at),
-        "version": case.version,
+        "_id": row["stellar_id"],
+        "ticket_id": row["ticket_id"],
+        "name": row["name"],
+        "status": row["status"],
+        "severity": row["severity"],
+        "score": row["score"],
+        "size": row["size"],
+        "assignee": username,
+        "assignee_name": (
+            display_name(row["assignee__first_name"], row["assignee__last_name"], username) if username else "Unassigned"
+        ),
+        "tags": list(row["tags"] or ()),
+        "cust_id": row["tenant__cust_id"],
+        "tenant_name": row["tenant__cust_name"],
+        "created_at": to_ms(row["created_at"]),
+        "created_at_iso": to_iso(row["created_at"]),
+        "modified_at": to_ms(row["modified_at"]),
+        "modified_at_iso": to_iso(row["modified_at"]),
+        "version": row["version"],
     }
-    if case.resolution:
-        item["resolution"] = case.resolution
+    if row["resolution"]:
+        item["resolution"] = row["resolution"]
     return item
 
 
-def _actor(user: Any, stored_name: str) -> str:
-    # Upstream shows "System" for automatic changes; a person is named by username.
-    return user.username if user is not None else stored_name
-
-
-def case_record(case: Case) -> dict[str, Any]:
-    """The full case (getCaseDetail's `case`, updateCase's result). Needs tenant, assignee, created_by and
-    modified_by loaded (select_related)."""
-    record = case_item(case)
+def case_record(row: dict[str, Any]) -> dict[str, Any]:
+    """The full case (getCaseDetail's `case`, updateCase's result) from a row of CASE_RECORD_FIELDS."""
+    record = case_item(row)
     record.update(
         {
-            "tenant_group_name": case.tenant.tgrp_name,
-            "created_by": _actor(case.created_by, case.created_by_name),
-            "created_by_name": case.created_by_name,
-            "modified_by": _actor(case.modified_by, case.modified_by_name),
-            "modified_by_name": case.modified_by_name,
-            "resolution_note": case.resolution_note,
+            "tenant_group_name": row["tenant__tgrp_name"],
+            # Upstream shows "System" for automatic changes; a person is named by username.
+            "created_by": row["created_by__username"] or row["created_by_name"],
+            "created_by_name": row["created_by_name"],
+            "modified_by": row["modified_by__username"] or row["modified_by_name"],
+            "modified_by_name": row["modified_by_name"],
+            "resolution_note": row["resolution_note"],
         }
     )
     # Upstream reports unset timestamps as 0.
     for name in ("acknowledged", "closed", "start_timestamp", "end_timestamp"):
-        value = getattr(case, name)
+        value = row[name]
         record[name] = to_ms(value) or 0
         record[f"{name}_iso"] = to_iso(value)
     return record
 
 
-def alert_item(alert: Alert) -> dict[str, Any]:
+def alert_item(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "_id": alert.es_id,
-        "_index": alert.index,
-        "stellar_uuid": alert.stellar_uuid,
-        "name": alert.name,
-        "tactic": {"id": alert.tactic_id, "name": alert.tactic_name},
-        "technique": {"id": alert.technique_id, "name": alert.technique_name},
-        "severity": alert.severity,
-        "event_score": alert.event_score,
-        "event_status": alert.event_status,
-        "srcip": alert.srcip,
-        "dstip": alert.dstip,
-        "timestamp": to_ms(alert.timestamp),
-        "timestamp_iso": to_iso(alert.timestamp),
+        "_id": row["es_id"],
+        "_index": row["index"],
+        "stellar_uuid": row["stellar_uuid"],
+        "name": row["name"],
+        "tactic": {"id": row["tactic_id"], "name": row["tactic_name"]},
+        "technique": {"id": row["technique_id"], "name": row["technique_name"]},
+        "severity": row["severity"],
+        "event_score": row["event_score"],
+        "event_status": row["event_status"],
+        "srcip": row["srcip"],
+        "dstip": row["dstip"],
+        "timestamp": to_ms(row["timestamp"]),
+        "timestamp_iso": to_iso(row["timestamp"]),
     }
 
 

@@ -1,0 +1,72 @@
+"""Building blocks shared by the embedded backend's reads and its update: scoped querysets, the
+"not found" wording, and the users a case may be assigned to.
+
+Every query of the embedded backend starts from `scoped_cases`, `scoped_alerts` or `scoped_tenants`,
+so a row outside the caller's tenants is indistinguishable from a row that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from accounts.models import TenantAccess
+from accounts.principal import TenantScope
+from cases.models import Alert, Case, Tenant
+
+from .base import InvalidArgument, NotFound
+
+User = get_user_model()
+
+
+def scoped_cases(scope: TenantScope) -> QuerySet[Case]:
+    if scope.all_tenants:
+        return Case.objects.all()
+    return Case.objects.filter(tenant__cust_id__in=scope.cust_ids)
+
+
+def scoped_alerts(scope: TenantScope) -> QuerySet[Alert]:
+    if scope.all_tenants:
+        return Alert.objects.all()
+    return Alert.objects.filter(tenant__cust_id__in=scope.cust_ids)
+
+
+def scoped_tenants(scope: TenantScope) -> QuerySet[Tenant]:
+    if scope.all_tenants:
+        return Tenant.objects.all()
+    return Tenant.objects.filter(cust_id__in=scope.cust_ids)
+
+
+def first(qs: QuerySet) -> Any:
+    """The first row or None, without the ORDER BY that `.first()` adds (lookups here are unique)."""
+    rows = list(qs.order_by()[:1])
+    return rows[0] if rows else None
+
+
+def shown(value: Any) -> str:
+    """A caller-supplied value echoed in a message, bounded so an error stays one short sentence."""
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def case_not_found(case_id: str) -> NotFound:
+    return NotFound(f"No case with _id {shown(case_id)} is visible to this key.")
+
+
+def check_choices(name: str, values: Iterable[str], allowed: list[str]) -> None:
+    for value in values:
+        if value not in allowed:
+            raise InvalidArgument(f"{name} {shown(value)!r} is not valid: use one of {', '.join(allowed)}.")
+
+
+def assignable_users(tenant_pk: int) -> QuerySet:
+    """Active users whose tenant access covers the tenant (root users included), by username."""
+    with_tenant = TenantAccess.tenants.through.objects.filter(tenant_id=tenant_pk).values("tenantaccess_id")
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(tenant_access__all_tenants=True) | Q(tenant_access__pk__in=with_tenant))
+        .order_by("username")
+    )
