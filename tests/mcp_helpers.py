@@ -94,3 +94,74 @@ class RawMcp:
         """A legacy tools/call; returns the JSON-RPC result (or error) object."""
         response = self.legacy("tools/call", {"name": name, "arguments": arguments or {}})
         return response.json()
+
+
+class McpSession:
+    """A synchronous handle on one connected official client, for tests that make many calls.
+
+    The client's task groups must be entered and left in one task, so a single task in a background
+    event loop owns the connection and serves calls from a queue.
+    """
+
+    def __init__(self, url: str, token: str, *, mode: str = "auto") -> None:
+        import concurrent.futures
+        import threading
+
+        self.url, self.token, self.mode = url, token, mode
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._ready: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue: asyncio.Queue | None = None
+
+    async def _serve(self) -> None:
+        self._queue = asyncio.Queue()
+        try:
+            async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {self.token}"}, timeout=30.0) as http:
+                async with Client(streamable_http_client(self.url, http_client=http), mode=self.mode) as client:
+                    self.protocol_version = client.protocol_version
+                    self._ready.set_result(True)
+                    while (item := await self._queue.get()) is not None:
+                        work, done = item
+                        try:
+                            done.set_result(await work(client))
+                        except BaseException as exc:  # handed to the caller's thread
+                            done.set_exception(exc)
+        except BaseException as exc:
+            if not self._ready.done():
+                self._ready.set_exception(exc)
+            raise
+
+    def __enter__(self) -> "McpSession":
+        self._thread.start()
+        self._task = asyncio.run_coroutine_threadsafe(self._serve(), self._loop)
+        self._ready.result(timeout=30)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        asyncio.run_coroutine_threadsafe(self._queue.put(None), self._loop).result(timeout=10)
+        try:
+            self._task.result(timeout=30)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+
+    def run(self, work: Callable[[Client], Awaitable[T]]) -> T:
+        import concurrent.futures
+
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        asyncio.run_coroutine_threadsafe(self._queue.put((work, done)), self._loop).result(timeout=10)
+        return done.result(timeout=60)
+
+    def call(self, name: str, arguments: dict[str, Any] | None = None):
+        return self.run(lambda client: client.call_tool(name, arguments or {}))
+
+    def ok(self, name: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call a tool that must succeed; returns its structured content."""
+        return structured(self.call(name, arguments))
+
+    def fails(self, name: str, arguments: dict[str, Any] | None = None) -> str:
+        """Call a tool that must report an isError result; returns its message."""
+        return error_text(self.call(name, arguments))
+
+    def tool_names(self) -> list[str]:
+        return [t.name for t in self.run(lambda client: client.list_tools()).tools]
