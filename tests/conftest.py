@@ -124,4 +124,9 @@ def gunicorn_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
 @pytest.fixture
 def live_url(gunicorn_server: LiveServer, transactional_db) -> str:
     """Base URL (no trailing slash) of a gunicorn server reading the test database."""
+    from django.core.cache import cache
+
+    # The shared cache (a database table the test flush does not empty) holds the per-IP count of
+    # failed logins; every test starts from zero.
+    cache.clear()
     return gunicorn_server.url
