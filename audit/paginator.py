@@ -26,7 +26,8 @@ def table_row_estimate(model: type, using: str) -> int | None:
             return int(row[0]) if row and row[0] is not None and row[0] >= 0 else None
         if connection.vendor == "sqlite":
             pk = connection.ops.quote_name(model._meta.pk.column)
-            cursor.execute(f"SELECT MAX({pk}) - MIN({pk}) + 1 FROM {table}")  # noqa: S608 (quoted names)
+            # Two subqueries: SQLite answers a lone MIN or MAX from the index, not both in one SELECT.
+            cursor.execute(f"SELECT (SELECT MAX({pk}) FROM {table}) - (SELECT MIN({pk}) FROM {table}) + 1")  # noqa: S608
             row = cursor.fetchone()
             return int(row[0]) if row and row[0] is not None else 0
     return None

@@ -261,3 +261,19 @@ def test_dashboard_query_count_is_bounded(admin_client, log, django_assert_max_n
     # Session and user (2), five aggregates, one median sample per tool shown (at most 10).
     with django_assert_max_num_queries(2 + 5 + 10):
         assert admin_client.get(reverse("admin:audit_publicapiaccess_dashboard")).status_code == 200
+
+
+def test_date_hierarchy_offers_the_log_range_without_scanning_it(admin_client, log):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    this_year = timezone.localtime().year
+    with CaptureQueriesContext(connection) as queries:
+        html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    for year in range(2024, this_year + 1):
+        assert f"?timestamp__year={year}" in html
+    assert not any("DISTINCT" in q["sql"] and "timestamp" in q["sql"] for q in queries.captured_queries)
+    html = admin_client.get(reverse(CHANGELIST), {"timestamp__year": "2024"}).content.decode()
+    assert "timestamp__month=1&amp;timestamp__year=2024" in html and "timestamp__month=2&amp;" not in html
+    html = admin_client.get(reverse(CHANGELIST), {"timestamp__year": "2024", "timestamp__month": "1"}).content.decode()
+    assert "timestamp__day=15&amp;" in html and "timestamp__day=14&amp;" not in html
