@@ -143,6 +143,8 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
     search_fields = ("username", "=key_public_id", "case_ids", "endpoint", "=request_id")
     search_help_text = "Username, key id (exact), case id, endpoint or request id (exact)."
     show_full_result_count = False
+    # Facet counts would be one COUNT per filter choice over the whole log.
+    show_facets = admin.ShowFacets.NEVER
     paginator = EstimatedCountPaginator
     list_per_page = 100
     actions = ("export_csv", "export_jsonl")
@@ -228,7 +230,7 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Activity dashboard",
-            "subtitle": f"Last 7 days, since {data.since:%Y-%m-%d %H:00} UTC",
+            "subtitle": f"Last 7 days, since {data.since:%Y-%m-%d %H:00} {timezone.get_current_timezone_name()}",
             "data": data,
             "outcome_totals": [(capfirst(o.label), data.totals.get(o.value, 0)) for o in Outcome],
             "median_sample": MEDIAN_SAMPLE,
