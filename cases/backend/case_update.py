@@ -18,7 +18,7 @@ from accounts.principal import TenantScope
 from cases.models import Activity, Case, CaseStatus, CaseTag, Resolution, Severity
 
 from .base import CaseUpdate, Conflict, InvalidArgument
-from .queries import assignable_users, case_not_found, check_choices, first, scoped_cases, shown
+from .queries import assignable_users, case_not_found, check_choices, shown, visible_case
 from .serializers import CASE_RECORD_FIELDS, case_record, user_display_name
 
 MAX_TAG_LENGTH = 100
@@ -95,10 +95,7 @@ def _tags_text(tags: list[str]) -> str:
 def update_case(scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
     """See CaseBackend.update_case."""
     tags_add, tags_delete = _validate_values(update)
-    ref = first(scoped_cases(scope).filter(stellar_id=case_id).values_list("pk", "tenant_id", "status"))
-    if ref is None:
-        raise case_not_found(case_id)
-    case_pk, tenant_pk, status_before = ref
+    case_pk, tenant_pk, status_before = visible_case(scope, case_id, "status")
     new_assignee = _resolve_assignee(tenant_pk, update.assignee) if update.assignee is not None else None
     if update.resolution is not None and (update.status or status_before) != CaseStatus.RESOLVED:
         raise InvalidArgument(
@@ -109,7 +106,10 @@ def update_case(scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: 
     actor_name = user_display_name(actor_user) if actor_user is not None else "System"
 
     with transaction.atomic():
-        case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case_pk)
+        try:
+            case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case_pk)
+        except Case.DoesNotExist:  # deleted since the lookup above
+            raise case_not_found(case_id) from None
         if update.expected_version is not None and case.version != update.expected_version:
             raise Conflict(
                 f"Case {case.stellar_id} was changed meanwhile: its version is now {case.version}, not "

@@ -38,6 +38,7 @@ from .queries import (
     scoped_cases,
     scoped_tenants,
     shown,
+    visible_case,
 )
 from .serializers import (
     CASE_LIST_FIELDS,
@@ -113,13 +114,6 @@ def _count_cases(**filters: Any) -> Subquery:
 
 
 class EmbeddedBackend:
-    def _case_ref(self, scope: TenantScope, case_id: str) -> tuple[int, int]:
-        """(pk, tenant pk) of a visible case, or NotFound."""
-        row = first(scoped_cases(scope).filter(stellar_id=case_id).values_list("pk", "tenant_id"))
-        if row is None:
-            raise case_not_found(case_id)
-        return row
-
     # --- cases ---------------------------------------------------------------------------------
     def _filtered_cases(self, scope: TenantScope, query: CaseQuery) -> QuerySet[Case]:
         check_choices("status", query.statuses, CaseStatus.values)
@@ -217,20 +211,14 @@ class EmbeddedBackend:
         return case_record(row)
 
     def get_case_summary(self, scope: TenantScope, case_id: str) -> str:
-        summary = first(scoped_cases(scope).filter(stellar_id=case_id).values_list("summary", flat=True))
-        if summary is None:
-            raise case_not_found(case_id)
-        return summary
+        return visible_case(scope, case_id, "summary")[2]
 
     def get_case_ai_summary(self, scope: TenantScope, case_id: str) -> dict[str, Any] | None:
-        row = first(scoped_cases(scope).filter(stellar_id=case_id).values_list("ai_summary"))
-        if row is None:
-            raise case_not_found(case_id)
-        return row[0]
+        return visible_case(scope, case_id, "ai_summary")[2]
 
     def list_case_alerts(self, scope: TenantScope, case_id: str, *, limit: int, cursor: str | None) -> Page:
         _check_limit(limit)
-        case_pk, _ = self._case_ref(scope, case_id)
+        case_pk, _ = visible_case(scope, case_id)
         qs = Alert.objects.filter(case_id=case_pk)
         bound_to = cursors.binding("alerts", case_id, cursors.scope_key(scope))
         page_qs = qs
@@ -247,7 +235,7 @@ class EmbeddedBackend:
 
     def list_case_comments(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
-        case_pk, _ = self._case_ref(scope, case_id)
+        case_pk, _ = visible_case(scope, case_id)
         qs = Comment.objects.filter(case_id=case_pk).order_by("-created_at", "-pk")
         rows, total = _latest(
             qs.values_list("stellar_id", "comment", "user__username", "user_name", "created_at", "modified_at"), limit
@@ -266,7 +254,7 @@ class EmbeddedBackend:
         return Page(items=items, total=total, next_cursor=None)
 
     def list_case_observables(self, scope: TenantScope, case_id: str) -> dict[str, list[dict[str, Any]]]:
-        case_pk, _ = self._case_ref(scope, case_id)
+        case_pk, _ = visible_case(scope, case_id)
         grouped: dict[str, list[dict[str, Any]]] = {}
         rows = Observable.objects.filter(case_id=case_pk).order_by("type", "-count", "pk")
         for kind, value, count, first_seen, last_seen in rows.values_list(
@@ -279,7 +267,7 @@ class EmbeddedBackend:
 
     def list_case_activities(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
-        case_pk, _ = self._case_ref(scope, case_id)
+        case_pk, _ = visible_case(scope, case_id)
         qs = Activity.objects.filter(case_id=case_pk).order_by("-timestamp", "-pk")
         rows, total = _latest(
             qs.values_list("field", "from_value", "to_value", "user__username", "user_name", "timestamp"), limit
@@ -292,14 +280,14 @@ class EmbeddedBackend:
 
     def list_case_scores(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
-        case_pk, _ = self._case_ref(scope, case_id)
+        case_pk, _ = visible_case(scope, case_id)
         qs = ScoreHistory.objects.filter(case_id=case_pk).order_by("-timestamp", "-pk")
         rows, total = _latest(qs.values_list("score", "timestamp", "reasons"), limit)
         items = [{"score": score, "timestamp": to_ms(ts), "reasons": reasons} for score, ts, reasons in rows]
         return Page(items=items, total=total, next_cursor=None)
 
     def list_assignable_users(self, scope: TenantScope, case_id: str) -> list[dict[str, Any]]:
-        _, tenant_pk = self._case_ref(scope, case_id)
+        _, tenant_pk = visible_case(scope, case_id)
         return [
             {"username": username, "email": email, "name": display_name(first_name, last_name, username)}
             for username, email, first_name, last_name in assignable_users(tenant_pk).values_list(

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import TenantAccess
@@ -44,6 +45,41 @@ def scoped_tenants(scope: TenantScope) -> QuerySet[Tenant]:
     if scope.all_tenants:
         return Tenant.objects.all()
     return Tenant.objects.filter(cust_id__in=scope.cust_ids)
+
+
+# Columns `visible_case` may read besides the ids (a fixed list: they are spliced into SQL).
+_CASE_EXTRA_COLUMNS = ("status", "summary", "ai_summary")
+
+
+def visible_case(scope: TenantScope, case_id: str, *columns: str) -> tuple[Any, ...]:
+    """(pk, tenant pk, *columns) of the case with public `_id` case_id, or NotFound if it does not exist
+    or lies outside the scope (same message either way).
+
+    Every case-detail section starts with this lookup, so it is hand-written SQL over the unique
+    stellar_id index with the tenant check done here: the ORM spends about 20 times the CPU of the
+    query itself compiling a scoped lookup (measured on SQLite: ~1 ms against ~0.05 ms).
+    """
+    for column in columns:
+        if column not in _CASE_EXTRA_COLUMNS:
+            raise ValueError(f"visible_case cannot read {column!r}")
+    qn = connection.ops.quote_name
+    selected = "".join(f", c.{qn(column)}" for column in columns)
+    sql = (
+        f"SELECT c.{qn('id')}, c.{qn('tenant_id')}, t.{qn('cust_id')}{selected} "
+        f"FROM {qn(Case._meta.db_table)} c INNER JOIN {qn(Tenant._meta.db_table)} t ON t.{qn('id')} = c.{qn('tenant_id')} "
+        f"WHERE c.{qn('stellar_id')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [case_id])
+        row = cursor.fetchone()
+    if row is None or not scope.allows(row[2]):
+        raise case_not_found(case_id)
+    values = []
+    for column, value in zip(columns, row[3:]):
+        field = Case._meta.get_field(column)
+        # JSON arrives as text on both SQLite and psycopg (Django registers a text loader for jsonb).
+        values.append(field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value)
+    return (row[0], row[1], *values)
 
 
 def first(qs: QuerySet) -> Any:
