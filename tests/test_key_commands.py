@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -23,7 +24,7 @@ from tests.accounts_support import assert_secret_nowhere_in_database, make_tenan
 from tests.conftest import ROOT, database_url_for
 
 IP = "192.0.2.44"
-COMMANDS = ("create_api_key", "list_api_keys", "revoke_api_key", "rotate_api_key")
+KEY_RE = re.compile(r"sk-stellar-[a-z0-9]{12}[A-Za-z0-9]{32}")
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +69,7 @@ def test_create_prints_the_key_alone_on_the_last_line():
     make_user("alice", tenants=[tenant])
     lines = run("create_api_key", "--user", "alice", "--name", "laptop")
     plaintext = lines[-1]
+    assert KEY_RE.fullmatch(plaintext)
     principal = authenticates(plaintext)
     assert principal.user.username == "alice" and principal.scope == "read_write"
     key = ApiKey.objects.get()
@@ -191,6 +193,7 @@ def test_rotate_prints_a_working_key_and_stops_the_old_one():
     key, old_plain = api_key_create(user=make_user("alice", tenants=[a]), name="k", scope="read", tenant_ids=[a.cust_id])
     lines = run("rotate_api_key", key.public_id)
     new_plain = lines[-1]
+    assert KEY_RE.fullmatch(new_plain) and new_plain != old_plain
     principal = authenticates(new_plain)
     assert principal.api_key.rotated_from_id == key.pk
     assert (principal.scope, principal.tenants.cust_ids) == ("read", {a.cust_id})
@@ -244,6 +247,7 @@ def test_manage_py_exit_status_and_output():
     make_user("alice")
     created = manage("create_api_key", "--user", "alice", "--name", "from the shell")
     assert created.returncode == 0, created.stderr
+    assert KEY_RE.fullmatch(created.stdout.splitlines()[-1])
     assert authenticates(created.stdout.splitlines()[-1]).user.username == "alice"
     for args, message in (
         (("create_api_key", "--user", "ghost"), "Unknown user 'ghost'."),
