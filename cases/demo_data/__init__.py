@@ -13,6 +13,7 @@ Idempotence: when the database already holds cases, nothing is written and the r
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import secrets
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from random import Random
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -205,12 +207,21 @@ _CHILDREN = (
 )
 
 
+class CompactJSONEncoder(json.JSONEncoder):
+    """JSON without the blanks after "," and ":". An alert row then fits twice in a 4 KiB SQLite page
+    instead of once, which halves the size of the alert table."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.item_separator, self.key_separator = ",", ":"
+
+
 def _insert_rows(model: type[Model], rows: list[tuple[int, tuple]]) -> int:
     """INSERT (case_id, *row) for each row with one executemany: the generic bulk_create path costs
     several times the database work per value, which matters for millions of child rows.
 
     Values go through the backend's own adapters for the column types that need one (datetimes and
-    JSON), so the stored form is exactly what the ORM would have written."""
+    JSON), so they read back exactly as if the ORM had written them."""
     if not rows:
         return 0
     names = ("case", *type(rows[0][1])._fields)
@@ -221,7 +232,7 @@ def _insert_rows(model: type[Model], rows: list[tuple[int, tuple]]) -> int:
         if isinstance(f, models.DateTimeField):
             adapters.append(ops.adapt_datetimefield_value)
         elif isinstance(f, models.JSONField):
-            adapters.append(lambda v, enc=f.encoder: None if v is None else ops.adapt_json_value(v, enc))
+            adapters.append(lambda v: None if v is None else ops.adapt_json_value(v, CompactJSONEncoder))
         else:
             adapters.append(None)
     convert = [(i, a) for i, a in enumerate(adapters[1:]) if a is not None]

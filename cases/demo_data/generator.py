@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractUser
 
+from cases.backend.serializers import user_display_name
 from cases.models import Case, Tenant
 
 from . import catalog as c
@@ -308,29 +309,23 @@ class CaseFactory:
                 "stellar_uuid": uid,
                 "tenantid": tenant.cust_id,
                 "tenant_name": tenant.cust_name,
-                "cust_id": tenant.cust_id,
                 "org_id": tenant.attributes["org_id"],
                 "timestamp": ts,
                 "write_time": ts + r.randint(200, 5000),
-                "stellar": {"uuid": uid, "alert_time": ts, "detection_time": ts + r.randint(100, 3000),
-                            "status": status},
+                "stellar": {"uuid": uid, "alert_time": ts, "detection_time": ts + r.randint(100, 3000)},
                 "xdr_event": {
                     "name": det.name,
                     "display_name": det.display_name,
                     "description": f"{det.display_name} ({t.technique_name}) reported by {c.VENDORS[det.source]}.",
                     "framework_version": "v2",
-                    "scope": "detection",
-                    "tags": list(case.tags),
                     "tactic": {"id": t.tactic_id, "name": t.tactic_name},
                     "technique": {"id": t.technique_id, "name": t.technique_name},
                     "xdr_killchain_stage": c.KILL_CHAIN_STAGE[t.tactic_id],
                     "xdr_killchain_version": "v2",
                 },
                 "event_name": det.display_name,
-                "event_type": det.name,
                 "event_category": det.category,
                 "event_source": det.source,
-                "msg_class": det.category,
                 "msg_origin": {"source": det.source, "category": det.category, "vendor": c.VENDORS[det.source]},
                 "severity": sev,
                 "event_score": score,
@@ -355,10 +350,8 @@ class CaseFactory:
             }
             if sgeo is not None:
                 doc["srcip_geo"] = sgeo
-                doc["srcip_geo_point"] = f"{sgeo['latitude']},{sgeo['longitude']}"
             if dgeo is not None:
                 doc["dstip_geo"] = dgeo
-                doc["dstip_geo_point"] = f"{dgeo['latitude']},{dgeo['longitude']}"
             if sgeo is ext_geo or dgeo is ext_geo:
                 doc["srcip_reputation" if sgeo is ext_geo else "dstip_reputation"] = r.choice(
                     ("Malicious", "Suspicious", "Bad Reputation", "Scanner"))
@@ -418,7 +411,7 @@ class CaseFactory:
         def activity(field_: str, old: str, new: str, who: AbstractUser) -> None:
             nonlocal clock
             clock = min(horizon, clock + r.randint(MINUTE, 2 * HOUR))
-            b.activities.append(ActivityRow(field_, old, new, who.pk, who.username, dt(clock)))
+            b.activities.append(ActivityRow(field_, old, new, who.pk, user_display_name(who), dt(clock)))
 
         def move(to: str) -> None:
             nonlocal current
@@ -464,7 +457,7 @@ class CaseFactory:
         for _ in range(r.choices((0, 1, 2, 3, 4), weights=weights)[0]):
             comment_clock = min(horizon, comment_clock + r.randint(5 * MINUTE, max(5 * MINUTE, span)))
             when = dt(comment_clock)
-            b.comments.append(CommentRow(hex_id(r, 24), actor.pk, actor.username,
+            b.comments.append(CommentRow(hex_id(r, 24), actor.pk, user_display_name(actor),
                                          r.choice(c.COMMENTS).format(**ent), when, when))
         case.modified_at = dt(max(created_ms, clock, comment_clock))
         return {"Resolved": "Closed", "Cancelled": "Closed", "New": "New"}.get(status, "In Progress")
