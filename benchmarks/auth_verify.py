@@ -1,10 +1,11 @@
 """CPU cost of verifying a bearer credential: an API key and an access token.
 
-Runs against a throwaway SQLite database (migrated here) and prints microseconds per verification,
+Runs against a throwaway SQLite database (migrated here; or --database-url, e.g. a scratch PostgreSQL
+database, which gets migrated and a few rows) and prints microseconds per verification,
 for the crypto alone (parse, HMAC, constant-time compare) and for the whole of authenticate_bearer
 (rate-limit check in the database cache, key row, tenant scope). Usage:
 
-    .venv/bin/python benchmarks/auth_verify.py [--iterations 2000]
+    .venv/bin/python benchmarks/auth_verify.py [--iterations 2000] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ def measure(fn: Callable[[], object], iterations: int) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--database-url", help="default: a temporary SQLite file")
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="auth-bench-")
-    os.environ["DATABASE_URL"] = f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
+    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "stellar_mcp_site.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
@@ -61,7 +63,7 @@ def main() -> int:
     from cases.models import Tenant
 
     tenants = [Tenant.objects.create(cust_name=f"Tenant {i}", created_at=timezone.now()) for i in range(3)]
-    user = get_user_model().objects.create_user("bench", password=None)
+    user = get_user_model().objects.create_user(f"bench-{os.getpid()}-{time.time_ns()}", password=None)
     access = TenantAccess.objects.create(user=user)
     access.tenants.set(tenants)
     key, plaintext = api_key_create(
@@ -85,7 +87,8 @@ def main() -> int:
     assert len(principal.tenants.cust_ids) == 2
 
     n = args.iterations
-    print(f"authenticate_bearer, {n} iterations each, SQLite {django.db.connection.Database.sqlite_version}")
+    db = django.db.connection
+    print(f"authenticate_bearer, {n} iterations each, {db.vendor} {db.Database.__name__}")
     print(f"{'credential':<14}{'part':<34}{'CPU µs':>10}{'wall µs':>10}")
     for label, crypto, full in (("API key", key_crypto, key_full), ("access token", token_crypto, token_full)):
         for part, fn in (("crypto only (parse+HMAC+compare)", crypto), ("full (cache check + key row + tenants)", full)):
