@@ -1,8 +1,10 @@
 """Who is calling: one function turns an ``Authorization: Bearer ...`` value into a Principal.
 
 The credential is an API key (``sk-stellar-...``) or an access token (``sat-...``). Either way the key
-row is read on every request (one indexed query), so revocation, expiry, rotation and a deactivated
-owner take effect at once on every worker. Every refusal looks the same to the caller.
+row is read on every request (one indexed query, joined with its owner), so revocation, expiry,
+rotation and a deactivated owner take effect at once on every worker. Every refusal looks the same to
+the caller. A verification costs an HMAC and three small queries: the rate-limit check, the key row,
+the tenant sets (plus one UPDATE of last_used_at at most once a minute per key).
 
 Guessing is throttled per client IP through the shared cache: after AUTH_FAILURE_LIMIT failures
 within a window the IP is blocked for AUTH_FAILURE_WINDOW_SECONDS, valid credentials included.
