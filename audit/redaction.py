@@ -84,7 +84,8 @@ def redact_id(value: object) -> str:
     text = str(value)
     if _ID_VALUE.fullmatch(text):
         return text
-    return redact_text(text, 64)
+    # Ids are stored comma-separated: a comma inside one would split it in two.
+    return redact_text(text.replace(",", " "), 64)
 
 
 def _redact(value: Any, depth: int, string_limit: int, name: str = "") -> Any:
