@@ -8,6 +8,7 @@ values under secret-sounding names) and bounded (string length, depth, item coun
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -91,6 +92,8 @@ def redact_id(value: object) -> str:
 def _redact(value: Any, depth: int, string_limit: int, name: str = "") -> Any:
     if name and is_secret_name(name):
         return REDACTED
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON (and the database's JSON check) has no Infinity or NaN
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, str):
