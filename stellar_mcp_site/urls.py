@@ -1,10 +1,14 @@
 """Root URLs: the MCP endpoint, the admin console, the profile pages."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # A plain login for analysts who are not staff, so they too reach Profile | API Keys.
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("mcp_gateway.urls")),
     path("", include("accounts.urls")),
 ]

@@ -52,7 +52,7 @@ def test_anonymous_users_are_sent_to_the_login_page(client, alice):
     key, _ = api_key_create(user=alice, name="k")
     response = client.get(PAGE)
     assert response.status_code == 302
-    assert response["Location"] == f"/admin/login/?next={PAGE}"
+    assert response["Location"] == f"/accounts/login/?next={PAGE}"
     assert client.post(PAGE, {"name": "sneaky", "scope": "read"}).status_code == 302
     assert client.post(revoke_url(key)).status_code == 302
     assert ApiKey.objects.count() == 1
@@ -153,3 +153,17 @@ def test_revoke_needs_post_and_reports_an_already_revoked_key(alice_client, alic
     assert "already revoked" in response.content.decode()
     key.refresh_from_db()
     assert key.revoked_reason == "earlier"
+
+
+def test_an_analyst_who_is_not_staff_logs_in_and_reaches_the_page(client, django_user_model):
+    from accounts.models import TenantAccess
+    from tests.factories import make_tenant
+
+    analyst = django_user_model.objects.create_user("plain-analyst", password="s3cret-pass-word")
+    TenantAccess.objects.create(user=analyst).tenants.set([make_tenant()])
+    assert not analyst.is_staff
+    response = client.post("/accounts/login/", {"username": "plain-analyst", "password": "s3cret-pass-word",
+                                                "next": PAGE})
+    assert response.status_code == 302 and response["Location"] == PAGE
+    page = client.get(PAGE)
+    assert page.status_code == 200 and b"Your API keys" in page.content
