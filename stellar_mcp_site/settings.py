@@ -129,8 +129,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Serve admin assets straight from the apps (no collectstatic needed for `make run`).
+# Serve admin assets straight from the apps (no collectstatic needed for `make run`); production
+# runs `manage.py collectstatic` into STATIC_ROOT.
 WHITENOISE_USE_FINDERS = True
+try:
+    STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
+except OSError:
+    pass
 
 # --- Security (production values come from the environment) -------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
