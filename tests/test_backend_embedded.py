@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import signing
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cases.backend.base import CaseQuery, CaseUpdate, Conflict, InvalidArgument, NotFound
 from cases.backend.embedded import EmbeddedBackend
@@ -684,10 +686,12 @@ def _snapshot(case: Case) -> tuple:
 )
 def test_update_validation_writes_nothing(w: World, update: CaseUpdate, word: str) -> None:
     before = _snapshot(w.c1)
-    with pytest.raises(InvalidArgument) as err:
+    with CaptureQueriesContext(connection) as ctx, pytest.raises(InvalidArgument) as err:
         backend.update_case(w.acme_scope, w.c1.stellar_id, update, actor=w.ana)
     assert err.value.message.startswith(word), err.value.message
     assert _snapshot(w.c1) == before
+    # Refused before any write transaction (and its lock) was opened.
+    assert [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith("SELECT")] == []
 
 
 def test_update_bad_assignee_message_points_to_assignees(w: World) -> None:
