@@ -104,8 +104,10 @@ class CaseBackend(Protocol):
         ...
 
     def get_case(self, scope: TenantScope, *, case_id: str | None = None, ticket_id: int | None = None) -> dict[str, Any]:
-        """The full case record (list fields plus created_by(_name), modified_by(_name), acknowledged,
-        closed, start_timestamp, end_timestamp (ms or 0), tenant_group_name, resolution_note)."""
+        """The full case record (list fields plus created_by(_name), modified_by(_name) (username, or the
+        stored name such as "System" when no user), acknowledged, closed, start_timestamp, end_timestamp
+        (ms or 0, each with an `_iso` twin that is null when unset), tenant_group_name, resolution_note).
+        Exactly one of case_id / ticket_id, else InvalidArgument."""
         ...
 
     def get_case_summary(self, scope: TenantScope, case_id: str) -> str: ...
@@ -119,7 +121,8 @@ class CaseBackend(Protocol):
         ...
 
     def list_case_comments(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
-        """Latest first: `_id`, `comment`, `user`, `user_name`, `created_at`, `modified_at`."""
+        """The latest `limit`, latest first: `_id`, `comment`, `user` (username or null), `user_name`,
+        `created_at`, `modified_at`. `total` counts all; `next_cursor` is always None."""
         ...
 
     def list_case_observables(self, scope: TenantScope, case_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -127,11 +130,12 @@ class CaseBackend(Protocol):
         ...
 
     def list_case_activities(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
-        """Latest first: `field`, `from`, `to`, `user_name`, `timestamp`."""
+        """The latest `limit`, latest first: `field`, `from`, `to` (text; "" for none; tags as "a, b"),
+        `user` (username or null), `user_name`, `timestamp`. `total` counts all."""
         ...
 
     def list_case_scores(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
-        """Latest first: `score`, `timestamp`, `reasons` [{"reason"}]."""
+        """The latest `limit`, latest first: `score`, `timestamp`, `reasons` [{"reason"}]. `total` counts all."""
         ...
 
     def list_assignable_users(self, scope: TenantScope, case_id: str) -> list[dict[str, Any]]:
@@ -141,12 +145,22 @@ class CaseBackend(Protocol):
     def update_case(self, scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
         """Validate everything, then in one transaction apply, write Activity rows and bump `version`.
         Returns {"case": <case record>, "changes": [{"field", "from", "to"}]} (changes empty: nothing
-        changed, version not bumped). Raises NotFound, InvalidArgument, Conflict."""
+        changed, version not bumped). Raises NotFound, InvalidArgument, Conflict.
+
+        `resolution` needs the resulting status to be Resolved (given in the same update, or the case is
+        already Resolved). Leaving Resolved clears the resolution (a change of its own); Resolved or
+        Cancelled sets `closed`, reopening clears it; leaving New sets `acknowledged` once. Tags are
+        stripped and deduplicated; deleting an absent tag is a no-op; a tag in both add and delete is
+        refused. `assignee` must be one of list_assignable_users (username or email, case-insensitive).
+        `from`/`to` of assignee are usernames (null for none), of tags the lists, of resolution null
+        when unset. `actor` is the acting user (None: "System")."""
         ...
 
     # --- alerts --------------------------------------------------------------------------------
     def get_alert(self, scope: TenantScope, alert_id: str) -> dict[str, Any]:
-        """By stellar_uuid or ES `_id`: {"_index", "_id", "_source", "ai_summary" (or None)}."""
+        """By stellar_uuid or ES `_id`: {"_index", "_id", "stellar_uuid", "cust_id", "case_id" (the case's
+        `_id` or None), "_source", "ai_summary" (or None)}. An `_id` shared by several visible alerts is
+        InvalidArgument asking for the stellar_uuid."""
         ...
 
     # --- tenants -------------------------------------------------------------------------------
@@ -155,5 +169,6 @@ class CaseBackend(Protocol):
         ...
 
     def get_tenant(self, scope: TenantScope, cust_id: str) -> dict[str, Any]:
-        """The tenant plus `open_cases` {"total", "by_severity" {...}, "by_status" {...}}."""
+        """The tenant (list fields and `attributes`) plus `case_count` and `open_cases` {"total",
+        "by_severity" {every severity: n}, "by_status" {every open status: n}}."""
         ...
