@@ -303,3 +303,13 @@ def test_history_is_consistent_with_the_case() -> None:
         assert case.modified_at >= case.created_at
     new_cases = Case.objects.filter(status="New")
     assert not Activity.objects.filter(case__in=new_cases, field="status").exists()
+
+
+def test_quiet_run_prints_only_the_generated_passwords(monkeypatch) -> None:
+    monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
+    monkeypatch.setenv("DEMO_ANALYST_PASSWORD", "analyst-from-env-1")
+    out = StringIO()
+    call_command("seed_demo", "--tenants", "1", "--cases", "3", "-v0", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1 and "as soc-admin / " in lines[0]
+    assert User.objects.get(username="analyst-1").check_password("analyst-from-env-1")

@@ -246,7 +246,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (
             "Ransomware: Data Encrypted for Impact on {host}",
             "Ransomware: Inhibit System Recovery on {host}",
-            "Ransomware Activity: Mass File Encryption on {host} and {others} others",
+            "Ransomware Activity: Mass File Encryption on {host} and {others}",
         ),
         ("ransomware", "impact", "edr"), (50, 35, 12, 3), 0.85,
         "A phishing email delivered a loader to {host}; the operator dumped credentials of {user}, moved "
@@ -262,7 +262,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "phishing", 20, ("T1566", "T1204", "T1071"),
         (
-            "{vendor} messagesBlocked: Phishing and {others} others",
+            "{vendor} messagesBlocked: Phishing and {others}",
             "Phishing: Malicious Link Clicked by {user}",
             "Phishing: Credential Harvesting Page {domain}",
         ),
@@ -311,7 +311,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         (
             "Command and Control: Beaconing to {domain}",
             "DNS Tunneling from {host}",
-            "Connection to Malicious Domain {domain} and {others} others",
+            "Connection to Malicious Domain {domain} and {others}",
         ),
         ("c2", "network"), (15, 40, 35, 10), 0.6,
         "{host} downloaded a tool and then beaconed at regular intervals to {domain} ({ext_ip}), using DNS "

@@ -213,7 +213,8 @@ class CaseFactory:
         ent = {
             "host": host, "server": server, "user": user, "ext_ip": ext_ip, "domain": self._domain(),
             "email": f"{r.choice(('billing', 'hr', 'it-support', 'no-reply', 'docusign'))}@{self._domain()}",
-            "n": r.randint(1000, 99999), "vendor": "Proofpoint TAP", "others": max(size - 1, 1),
+            "n": r.randint(1000, 99999), "vendor": "Proofpoint TAP",
+            "others": "1 other" if size <= 2 else f"{size - 1} others",
         }
         ent["url"] = f"https://{ent['domain']}/" + r.choice(c.URL_PATHS).format(n=ent["n"])
         ent["file"] = r.choice(c.FILE_TEMPLATES).format(user=user.split(".")[0], n=ent["n"])
@@ -246,7 +247,7 @@ class CaseFactory:
         bundle = CaseBundle(case)
         alert_status = self._workflow(bundle, p, sc, created_ms, ent)
         steps = self._steps(sc, size)
-        bundle.alerts = self._alerts(case, p, steps, alert_status, severity, start_ms, end_ms, ent,
+        bundle.alerts = self._alerts(p, steps, alert_status, severity, start_ms, end_ms, ent,
                                      (host_ip, server_ip, ext_geo))
         techniques = [c.TECHNIQUES[t] for t in dict.fromkeys(steps or sc.chain)]
         lateral = any(t.kind == "internal" for t in techniques)
@@ -267,7 +268,7 @@ class CaseFactory:
             return [sc.chain[i] for i in sorted([*range(n), *extra])]
         return [sc.chain[i] for i in sorted(self.rng.sample(range(n), size))]
 
-    def _alerts(self, case: Case, p: TenantProfile, steps: list[str], status: str, severity: str,
+    def _alerts(self, p: TenantProfile, steps: list[str], status: str, severity: str,
                 start_ms: int, end_ms: int, ent: dict[str, Any],
                 addresses: tuple[str, str, dict[str, Any]]) -> list[AlertRow]:
         r = self.rng

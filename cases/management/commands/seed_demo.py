@@ -32,40 +32,45 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         started = time.monotonic()
-        total = opts["cases"]
+        quiet = opts["verbosity"] == 0
 
         def progress(done: int, total: int) -> None:
-            if opts["verbosity"] >= 2 or (total >= 20_000 and done % 10_000 == 0):
+            if opts["verbosity"] >= 2 or (not quiet and total >= 20_000 and done % 10_000 == 0):
                 self.stdout.write(f"  {done}/{total} cases")
 
         try:
             result = seed_demo(
-                tenants=opts["tenants"], cases=total, alerts_per_case=opts["alerts_per_case"],
+                tenants=opts["tenants"], cases=opts["cases"], alerts_per_case=opts["alerts_per_case"],
                 days=opts["days"], seed=opts["seed"], progress=progress,
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if not result.created:
-            self.stdout.write(
-                f"Demo data already present ({result.tenants} tenants, {result.cases} cases, {result.alerts} alerts); "
-                "nothing changed."
-            )
+            if not quiet:
+                self.stdout.write(
+                    f"Demo data already present ({result.tenants} tenants, {result.cases} cases, "
+                    f"{result.alerts} alerts); nothing changed."
+                )
             return
         elapsed = time.monotonic() - started
-        self.stdout.write(self.style.SUCCESS(
-            f"Created {result.tenants} tenants, {result.cases} cases, {result.alerts} alerts, {result.comments} comments, "
-            f"{result.activities} activities, {result.observables} observables, {result.score_history} score entries "
-            f"in {elapsed:.1f}s."
-        ))
-        self.stdout.write(f"Users: {', '.join(result.users)} ({ADMIN_USERNAME} sees all tenants; analyst-N sees tenant N).")
         host = f"http://{settings.HOST}:{settings.PORT}"
-        if result.admin_existed:
-            self.stdout.write(f"{ADMIN_USERNAME} already existed: its password is unchanged.")
-        elif result.admin_password:
+        if not quiet:
+            self.stdout.write(self.style.SUCCESS(
+                f"Created {result.tenants} tenants, {result.cases} cases, {result.alerts} alerts, "
+                f"{result.comments} comments, {result.activities} activities, {result.observables} observables, "
+                f"{result.score_history} score entries in {elapsed:.1f}s."
+            ))
+            self.stdout.write(
+                f"Users: {', '.join(result.users)} ({ADMIN_USERNAME} sees all tenants; analyst-N sees tenant N)."
+            )
+            if result.admin_existed:
+                self.stdout.write(f"{ADMIN_USERNAME} already existed: its password is unchanged.")
+            elif not result.admin_password:
+                self.stdout.write(f"Log in at {host}/admin/ as {ADMIN_USERNAME} with DEMO_ADMIN_PASSWORD.")
+            if not result.analyst_password and len(result.users) > 1:
+                self.stdout.write("Analysts log in with DEMO_ANALYST_PASSWORD (existing analysts keep theirs).")
+        # Generated passwords are printed whatever the verbosity: this is the only time they are known.
+        if result.admin_password:
             self.stdout.write(f"Log in at {host}/admin/ as {ADMIN_USERNAME} / {result.admin_password} (shown once).")
-        else:
-            self.stdout.write(f"Log in at {host}/admin/ as {ADMIN_USERNAME} with DEMO_ADMIN_PASSWORD.")
         if result.analyst_password:
             self.stdout.write(f"Analysts log in with password {result.analyst_password} (shown once).")
-        elif len(result.users) > 1:
-            self.stdout.write("Analysts log in with DEMO_ANALYST_PASSWORD (existing analysts keep theirs).")
