@@ -193,7 +193,9 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # RequestLogMiddleware already writes one line per request; Django's own 4xx warnings would
+    # double every refused MCP request.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django.request": {"level": "ERROR"}},
 }
 
 # --- REST framework (the Stellar-compatible Public API) -----------------------------------------

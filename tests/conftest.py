@@ -79,7 +79,8 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **env_overrides}
-        env["DATABASE_URL"] = database_url_for(connection.settings_dict)
+        if "DATABASE_URL" not in env_overrides:
+            env["DATABASE_URL"] = database_url_for(connection.settings_dict)
         env.setdefault("DJANGO_SECRET_KEY", _test_secret_key())
         env["HOST"], env["PORT"] = "127.0.0.1", str(self.port)
         env["WEB_CONCURRENCY"] = str(workers)
