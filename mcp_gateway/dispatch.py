@@ -18,6 +18,7 @@ from accounts.principal import Principal
 from cases.backend import BackendError, Conflict
 
 from . import protocol as p
+from .ratelimit import retry_after_seconds
 from .registry import ToolContext, ToolError, registry, to_json_text
 from .sanitize import neutralise
 
@@ -101,6 +102,15 @@ def call_tool(
                 f"Permission denied: {tool.name} needs a read-write API key and this key is read-only. "
                 "Ask for a read-write key, or make the change in the Stellar Cyber UI.",
                 outcome="denied",
+            )
+        key_id = getattr(principal.api_key, "public_id", "")
+        wait = retry_after_seconds(key_id, tool.name, read_only_tool=tool.read_only)
+        if wait is not None:
+            budget = "updates" if not tool.read_only else "tool calls"
+            raise ToolError(
+                f"Rate limit reached: this API key has used its {budget} for the last minute. "
+                f"Retry {tool.name} in {wait} seconds.",
+                outcome="rate_limited",
             )
         args = tool.parse_arguments(arguments)
         structured = neutralise(tool.handler(ctx, args))

@@ -161,6 +161,9 @@ MCP_ALLOWED_ORIGINS = env.list(
 MCP_MAX_BODY_BYTES = env.int("MCP_MAX_BODY_BYTES", default=1024 * 1024)
 # Environment kill switch: when false, /mcp/ answers 503 whatever the feature settings say.
 MCP_ENABLED = env.bool("MCP_ENABLED", default=True)
+# Tool calls per API key per minute (0: no limit), and the stricter budget for updateCase.
+MCP_CALLS_PER_MINUTE = env.int("MCP_CALLS_PER_MINUTE", default=600)
+MCP_WRITE_CALLS_PER_MINUTE = env.int("MCP_WRITE_CALLS_PER_MINUTE", default=60)
 # Public base URL used in printed hints (`claude mcp add ...`).
 MCP_PUBLIC_URL = env.str("MCP_PUBLIC_URL", default="")
 
