@@ -194,7 +194,7 @@ class TacticFilter(admin.SimpleListFilter):
     parameter_name = "tactic_id"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from .demo_data.catalog import TACTICS
+        from .demo_data.mitre import TACTICS
 
         return [(tid, f"{tid} {name}") for tid, name in TACTICS.items()]
 

@@ -17,7 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import TenantAccess
-from cases.demo_data import catalog, plan_alert_counts, seed_demo
+from cases.demo_data import catalog, mitre, plan_alert_counts, seed_demo
 from cases.models import Activity, Alert, Case, CaseTag, Comment, Observable, ObservableType, ScoreHistory, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -238,8 +238,8 @@ def test_ids_and_formats() -> None:
         assert doc["tenantid"] == alert.tenant.cust_id and doc["tenant_name"] == alert.tenant.cust_name
         assert doc["timestamp"] == int(alert.timestamp.timestamp() * 1000)
         tactic, technique = doc["xdr_event"]["tactic"], doc["xdr_event"]["technique"]
-        assert catalog.TACTICS[tactic["id"]] == tactic["name"] == alert.tactic_name
-        assert catalog.TECHNIQUES[technique["id"]].technique_name == technique["name"] == alert.technique_name
+        assert mitre.TACTICS[tactic["id"]] == tactic["name"] == alert.tactic_name
+        assert mitre.TECHNIQUES[technique["id"]].technique_name == technique["name"] == alert.technique_name
         assert doc["xdr_event"]["name"] and doc["xdr_event"]["display_name"] == alert.name
         assert isinstance(doc["severity"], int) and 0 <= doc["severity"] <= 100 and doc["severity"] == alert.severity
         assert 0 <= doc["event_score"] <= 100 and doc["event_status"] == alert.event_status
@@ -281,8 +281,8 @@ def test_ai_summary_structure() -> None:
         assert summary["timeline"] and {"time", "event"} <= set(summary["timeline"][0])
         assert summary["hypothesis"]["text"]
         for m in summary["hypothesis"]["mitre"]:
-            assert catalog.TACTICS[m["tactic_id"]] == m["tactic_name"]
-            assert catalog.TECHNIQUES[m["technique_id"]].technique_name == m["technique_name"]
+            assert mitre.TACTICS[m["tactic_id"]] == m["tactic_name"]
+            assert mitre.TECHNIQUES[m["technique_id"]].technique_name == m["technique_name"]
         assert all({"type", "value"} <= set(e) for e in summary["key_entities"])
         assert all({"from", "to", "relation"} <= set(r) for r in summary["relations"])
         assert summary["recommendations"] and summary["concise_summary"] and summary["triage_state"]

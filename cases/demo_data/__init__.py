@@ -33,7 +33,8 @@ from accounts.models import TenantAccess
 from cases.models import Activity, Alert, Case, CaseTag, Comment, Observable, ScoreHistory, Tenant
 
 from . import catalog
-from .generator import DAY, HOUR, MINUTE, CaseBundle, CaseFactory, TenantProfile, make_tenant
+from .generator import CaseFactory, make_tenant
+from .records import DAY, HOUR, MINUTE, CaseBundle, TenantProfile
 
 ADMIN_USERNAME = "soc-admin"
 FIRST_TICKET_ID = 1000

@@ -6,12 +6,8 @@ All randomness comes from the `random.Random` handed in, and all times are milli
 
 from __future__ import annotations
 
-import base64
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from random import Random
-from typing import Any, NamedTuple
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 
@@ -19,115 +15,17 @@ from cases.backend.serializers import user_display_name
 from cases.models import Case, Tenant
 
 from . import catalog as c
-
-MINUTE = 60_000
-HOUR = 60 * MINUTE
-DAY = 24 * HOUR
+from . import mitre as m
+from .alerts import build_alerts
+from .records import (
+    DAY, HOUR, MINUTE, ActivityRow, AlertRow, CaseBundle, CaseTagRow, CommentRow, ObservableRow, ScoreHistoryRow,
+    TenantProfile, dt, hex_id, iso,
+)
 
 SEVERITIES = ("Critical", "High", "Medium", "Low")
 # Case score band per severity (Stellar: >= 75 critical, 50-74.99 high).
 SCORE_BANDS = {"Critical": (75.0, 100.0), "High": (50.0, 74.9), "Medium": (25.0, 49.9), "Low": (3.0, 24.9)}
-ALERT_SEVERITY_BANDS = {"Critical": (70, 100), "High": (50, 85), "Medium": (25, 60), "Low": (5, 35)}
 SCENARIO_CUM_WEIGHTS = tuple(sum(s.weight for s in c.SCENARIOS[: i + 1]) for i in range(len(c.SCENARIOS)))
-
-
-def hex_id(rng: Random, chars: int) -> str:
-    return f"{rng.getrandbits(chars * 4):0{chars}x}"
-
-
-def es_id(rng: Random) -> str:
-    """An Elasticsearch-style auto id: 20 url-safe base64 characters (15 random bytes)."""
-    return base64.urlsafe_b64encode(rng.getrandbits(120).to_bytes(15, "big")).decode()
-
-
-def dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def iso(ms: int) -> str:
-    return dt(ms).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-@dataclass
-class TenantProfile:
-    """A tenant and the made-up organisation behind it (people, hosts, network)."""
-
-    tenant: Tenant
-    number: int  # 1-based, matches analyst-<number>
-    domain: str
-    net: int  # second octet of the tenant's 10.x.0.0/16
-    office: tuple[str, str, str, str, float, float]
-    employees: list[str]  # usernames like "jane.doe"
-    analyst: AbstractUser | None = None
-
-
-# Child rows are plain tuples named after the model fields (minus `case`), not model instances: the
-# seeder writes hundreds of thousands of them and a model instance costs more than the insert itself.
-class AlertRow(NamedTuple):
-    es_id: str
-    index: str
-    stellar_uuid: str
-    tenant_id: int
-    timestamp: datetime
-    source: dict[str, Any]
-    name: str
-    tactic_id: str
-    tactic_name: str
-    technique_id: str
-    technique_name: str
-    severity: int
-    event_score: int
-    event_status: str
-    srcip: str
-    dstip: str
-    ai_summary: dict[str, Any] | None
-
-
-class CaseTagRow(NamedTuple):
-    tag: str
-
-
-class ObservableRow(NamedTuple):
-    type: str
-    value: str
-    count: int
-    first_seen: datetime
-    last_seen: datetime
-
-
-class CommentRow(NamedTuple):
-    stellar_id: str
-    user_id: int
-    user_name: str
-    comment: str
-    created_at: datetime
-    modified_at: datetime
-
-
-class ActivityRow(NamedTuple):
-    field: str
-    from_value: str
-    to_value: str
-    user_id: int
-    user_name: str
-    timestamp: datetime
-
-
-class ScoreHistoryRow(NamedTuple):
-    score: float
-    timestamp: datetime
-    reasons: list[dict[str, str]]
-
-
-@dataclass
-class CaseBundle:
-    case: Case
-    alerts: list[AlertRow] = field(default_factory=list)
-    tags: list[CaseTagRow] = field(default_factory=list)
-    observables: list[ObservableRow] = field(default_factory=list)
-    comments: list[CommentRow] = field(default_factory=list)
-    activities: list[ActivityRow] = field(default_factory=list)
-    scores: list[ScoreHistoryRow] = field(default_factory=list)
 
 
 def make_tenant(rng: Random, *, number: int, now_ms: int, days: int) -> TenantProfile:
@@ -168,7 +66,6 @@ class CaseFactory:
         for p in profiles:
             total += rng.randint(1, 5)
             self.tenant_cum_weights.append(total)
-        self._index_names: dict[int, str] = {}
 
     # --- entities -------------------------------------------------------------------------------
     def _workstation(self, p: TenantProfile) -> tuple[str, str]:
@@ -185,12 +82,6 @@ class CaseFactory:
         ip = f"{r.choice(octets)}.{r.randint(1, 254)}.{r.randint(0, 255)}.{r.randint(1, 254)}"
         return ip, {"city": city, "countryCode": cc, "countryName": country, "region": region,
                     "latitude": lat, "longitude": lon}
-
-    @staticmethod
-    def _office_geo(p: TenantProfile) -> dict[str, Any]:
-        city, cc, country, region, lat, lon = p.office
-        return {"city": city, "countryCode": cc, "countryName": country, "region": region,
-                "latitude": lat, "longitude": lon}
 
     def _domain(self) -> str:
         r = self.rng
@@ -219,7 +110,7 @@ class CaseFactory:
         ent["url"] = f"https://{ent['domain']}/" + r.choice(c.URL_PATHS).format(n=ent["n"])
         ent["file"] = r.choice(c.FILE_TEMPLATES).format(user=user.split(".")[0], n=ent["n"])
         ent["hash"] = hex_id(r, 64)
-        ent["process"] = next((c.TECHNIQUES[t].processes[0] for t in sc.chain if c.TECHNIQUES[t].processes), "")
+        ent["process"] = next((m.TECHNIQUES[t].processes[0] for t in sc.chain if m.TECHNIQUES[t].processes), "")
 
         start_ms = created_ms - r.randint(2 * MINUTE, 3 * HOUR)
         end_ms = min(self.now_ms - 1000, created_ms + r.randint(0, 6 * HOUR)) if size > 1 else start_ms
@@ -247,9 +138,9 @@ class CaseFactory:
         bundle = CaseBundle(case)
         alert_status = self._workflow(bundle, p, sc, created_ms, ent)
         steps = self._steps(sc, size)
-        bundle.alerts = self._alerts(p, steps, alert_status, severity, start_ms, end_ms, ent,
-                                     (host_ip, server_ip, ext_geo))
-        techniques = [c.TECHNIQUES[t] for t in dict.fromkeys(steps or sc.chain)]
+        bundle.alerts = build_alerts(r, p, steps=steps, status=alert_status, severity=severity, start_ms=start_ms,
+                                     end_ms=end_ms, ent=ent, addresses=(host_ip, server_ip, ext_geo))
+        techniques = [m.TECHNIQUES[t] for t in dict.fromkeys(steps or sc.chain)]
         lateral = any(t.kind == "internal" for t in techniques)
         case.summary = self._summary(techniques, user, host, server if lateral else None)
         bundle.tags = [CaseTagRow(t) for t in case.tags]
@@ -268,111 +159,9 @@ class CaseFactory:
             return [sc.chain[i] for i in sorted([*range(n), *extra])]
         return [sc.chain[i] for i in sorted(self.rng.sample(range(n), size))]
 
-    def _alerts(self, p: TenantProfile, steps: list[str], status: str, severity: str,
-                start_ms: int, end_ms: int, ent: dict[str, Any],
-                addresses: tuple[str, str, dict[str, Any]]) -> list[AlertRow]:
-        r = self.rng
-        if not steps:
-            return []
-        host_ip, server_ip, ext_geo = addresses
-        times = sorted(r.randint(start_ms, end_ms) for _ in steps)
-        times[0] = start_ms
-        office_geo = self._office_geo(p)
-        lo, hi = ALERT_SEVERITY_BANDS[severity]
-        tenant = p.tenant
-        alerts = []
-        for tid, ts in zip(steps, times):
-            t = c.TECHNIQUES[tid]
-            det = r.choice(t.detections)
-            if t.kind == "inbound":
-                src, sgeo, shost, dst, dgeo, dhost = ent["ext_ip"], ext_geo, "", host_ip, office_geo, ent["host"]
-            elif t.kind == "outbound":
-                src, sgeo, shost, dst, dgeo, dhost = host_ip, office_geo, ent["host"], ent["ext_ip"], ext_geo, ""
-            elif t.kind == "internal":
-                src, sgeo, shost, dst, dgeo, dhost = (host_ip, office_geo, ent["host"], server_ip, office_geo,
-                                                      ent["server"])
-            else:
-                src, sgeo, shost, dst, dgeo, dhost = host_ip, office_geo, ent["host"], "", None, ""
-            sev = r.randint(lo, hi)
-            score = min(100, max(0, sev + r.randint(-10, 10)))
-            uid = str(uuid.UUID(int=r.getrandbits(128), version=4))
-            day = ts // DAY
-            index = self._index_names.get(day)
-            if index is None:
-                index = self._index_names[day] = f"aella-ser-{dt(ts):%Y.%m.%d}"
-            if det.category == "email":
-                fields, values = ["url", "sender"], [ent["url"], ent["email"]]
-            elif t.kind == "local":
-                fields, values = ["process_name", "host"], [t.processes[0] if t.processes else "", ent["host"]]
-            else:
-                fields, values = ["srcip", "dstip"], [src, dst]
-            doc: dict[str, Any] = {
-                "stellar_uuid": uid,
-                "tenantid": tenant.cust_id,
-                "tenant_name": tenant.cust_name,
-                "org_id": tenant.attributes["org_id"],
-                "timestamp": ts,
-                "write_time": ts + r.randint(200, 5000),
-                "stellar": {"uuid": uid, "alert_time": ts, "detection_time": ts + r.randint(100, 3000)},
-                "xdr_event": {
-                    "name": det.name,
-                    "display_name": det.display_name,
-                    "description": f"{det.display_name} ({t.technique_name}) reported by {c.VENDORS[det.source]}.",
-                    "framework_version": "v2",
-                    "tactic": {"id": t.tactic_id, "name": t.tactic_name},
-                    "technique": {"id": t.technique_id, "name": t.technique_name},
-                    "xdr_killchain_stage": c.KILL_CHAIN_STAGE[t.tactic_id],
-                    "xdr_killchain_version": "v2",
-                },
-                "event_name": det.display_name,
-                "event_category": det.category,
-                "event_source": det.source,
-                "msg_origin": {"source": det.source, "category": det.category, "vendor": c.VENDORS[det.source]},
-                "severity": sev,
-                "event_score": score,
-                "fidelity": r.randint(10, 100),
-                "threat_score": r.randint(0, 100),
-                "event_status": status,
-                "detected_fields": fields,
-                "detected_values": values,
-                "srcip": src,
-                "srcport": r.randint(1024, 65535),
-                "srcip_host": shost,
-                "srcip_type": "public" if sgeo is ext_geo else "private",
-                "srcip_username": ent["user"] if shost else "",
-                "dstip": dst,
-                "dstport": t.port,
-                "dstip_host": dhost,
-                "dstip_type": "public" if dgeo is ext_geo else "private",
-                "proto": "udp" if t.app in ("dns", "kerberos") else "tcp",
-                "appid_name": t.app,
-                "totalbytes": r.randint(400, 5_000_000),
-                "totalpackets": r.randint(4, 4000),
-            }
-            if sgeo is not None:
-                doc["srcip_geo"] = sgeo
-            if dgeo is not None:
-                doc["dstip_geo"] = dgeo
-            if sgeo is ext_geo or dgeo is ext_geo:
-                doc["srcip_reputation" if sgeo is ext_geo else "dstip_reputation"] = r.choice(
-                    ("Malicious", "Suspicious", "Bad Reputation", "Scanner"))
-            if t.processes:
-                doc["process_name"] = r.choice(t.processes)
-                doc["host"] = {"name": ent["host"], "ip": host_ip}
-            if det.category == "email":
-                doc["email"] = {"from": ent["email"], "to": f"{ent['user']}@{p.domain}", "url": ent["url"],
-                                "subject": r.choice(("Invoice overdue", "Shared document", "Password expiry",
-                                                     "Payroll update"))}
-            ai = self._alert_ai_summary(det.display_name, doc) if r.random() < 0.1 else None
-            alerts.append(AlertRow(
-                es_id(r), index, uid, tenant.pk, dt(ts), doc, det.display_name, t.tactic_id, t.tactic_name,
-                t.technique_id, t.technique_name, sev, score, status, src, dst, ai,
-            ))
-        return alerts
-
     @staticmethod
-    def _summary(techniques: list[c.Technique], user: str, host: str, server: str | None) -> str:
-        stages = list(dict.fromkeys(c.KILL_CHAIN_STAGE[t.tactic_id] for t in techniques))
+    def _summary(techniques: list[m.Technique], user: str, host: str, server: str | None) -> str:
+        stages = list(dict.fromkeys(m.KILL_CHAIN_STAGE[t.tactic_id] for t in techniques))
         tactics = list(dict.fromkeys(t.tactic_name for t in techniques))
         names = [t.technique_name for t in techniques]
         hosts = [host] + ([server] if server and server != host else [])
@@ -464,7 +253,7 @@ class CaseFactory:
         return {"Resolved": "Closed", "Cancelled": "Closed", "New": "New"}.get(status, "In Progress")
 
     def _scores(self, case: Case, alerts: list[AlertRow], start_ms: int, end_ms: int,
-                techniques: list[c.Technique], ent: dict[str, Any]) -> list[ScoreHistoryRow]:
+                techniques: list[m.Technique], ent: dict[str, Any]) -> list[ScoreHistoryRow]:
         r = self.rng
         n = max(1, min(4, len(alerts)))
         points = sorted(r.randint(start_ms, max(start_ms, end_ms)) for _ in range(n))
@@ -475,7 +264,7 @@ class CaseFactory:
             if alerts:
                 reasons.append({"reason": f"New alert added: {alerts[min(i, len(alerts) - 1)].name}"})
             t = techniques[min(i, len(techniques) - 1)]
-            reasons.append({"reason": f"Kill chain stage observed: {c.KILL_CHAIN_STAGE[t.tactic_id]}"})
+            reasons.append({"reason": f"Kill chain stage observed: {m.KILL_CHAIN_STAGE[t.tactic_id]}"})
             if i == n - 1 and case.severity in ("Critical", "High"):
                 reasons.append({"reason": f"Threat intelligence match on {ent['ext_ip']}"})
             rows.append(ScoreHistoryRow(score, dt(ts), reasons))
@@ -492,7 +281,7 @@ class CaseFactory:
             found.append(("email", ent["email"]))
         if ent["process"]:
             found += [("process", ent["process"]), ("file", ent["file"]), ("hash", ent["hash"])]
-        if any(c.TECHNIQUES[t].kind == "internal" for t in sc.chain):
+        if any(m.TECHNIQUES[t].kind == "internal" for t in sc.chain):
             found.append(("host", ent["server"]))
         rows = []
         for kind, value in found:
@@ -503,7 +292,7 @@ class CaseFactory:
             rows.append(ObservableRow(kind, value, count, dt(first), dt(r.randint(first, max(first, end_ms)))))
         return rows
 
-    def _ai_summary(self, case: Case, sc: c.Scenario, techniques: list[c.Technique], alerts: list[AlertRow],
+    def _ai_summary(self, case: Case, sc: c.Scenario, techniques: list[m.Technique], alerts: list[AlertRow],
                     start_ms: int, ent: dict[str, Any]) -> dict[str, Any]:
         r = self.rng
         if case.resolution:
@@ -541,15 +330,3 @@ class CaseFactory:
             "generated_at": int(start_ms + 10 * MINUTE),
         }
 
-    def _alert_ai_summary(self, name: str, doc: dict[str, Any]) -> dict[str, Any]:
-        r = self.rng
-        xdr = doc["xdr_event"]
-        return {
-            "summary": f"{name}: {xdr['description']} Source {doc['srcip'] or 'n/a'}, "
-                       f"destination {doc['dstip'] or 'n/a'}.",
-            "verdict": "True Positive" if r.random() < 0.7 else "False Positive",
-            "confidence": round(r.uniform(0.5, 0.99), 2),
-            "mitre": {"tactic": xdr["tactic"], "technique": xdr["technique"]},
-            "recommended_actions": ["Correlate with other alerts on the same host",
-                                    "Validate the activity with the asset owner"],
-        }
