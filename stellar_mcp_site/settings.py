@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import unquote
 
 import environ
 
@@ -101,6 +102,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    # django-environ leaves a percent-encoded unix-socket directory (postgres://u@%2Frun%2Fpg/db) encoded.
+    if DATABASES["default"].get("HOST", "").upper().startswith("%2F"):
+        DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"])
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -35,6 +35,9 @@ def django_db_modify_db_settings() -> None:
     if db["ENGINE"] == "django.db.backends.sqlite3":
         RUN_DIR.mkdir(exist_ok=True)
         db.setdefault("TEST", {})["NAME"] = str(RUN_DIR / f"test-{os.getpid()}.sqlite3")
+    elif not db.get("TEST", {}).get("NAME"):
+        # Several developers' runs may share one PostgreSQL server: one test database per run.
+        db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
 
 
 def database_url_for(settings_dict: dict) -> str:
@@ -43,13 +46,24 @@ def database_url_for(settings_dict: dict) -> str:
     if engine == "django.db.backends.sqlite3":
         return f"sqlite:///{settings_dict['NAME']}"
     if engine == "django.db.backends.postgresql":
-        user = quote(settings_dict.get("USER") or "")
-        password = quote(settings_dict.get("PASSWORD") or "")
+        user = quote(settings_dict.get("USER") or "", safe="")
+        password = quote(settings_dict.get("PASSWORD") or "", safe="")
         auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-        host = settings_dict.get("HOST") or ""
-        port = settings_dict.get("PORT") or ""
-        hostpart = quote(host, safe="") if host.startswith("/") else host
-        return f"postgres://{auth}{hostpart}{':' + str(port) if port else ''}/{settings_dict['NAME']}"
+        options = dict(settings_dict.get("OPTIONS") or {})
+        # django-environ puts `?host=/socket/dir&port=N` in OPTIONS, where psycopg reads them too.
+        host = str(settings_dict.get("HOST") or options.pop("host", ""))
+        port = str(settings_dict.get("PORT") or options.pop("port", ""))
+        if host.startswith("/"):
+            # django-environ does not decode a percent-encoded socket directory in the host part;
+            # the query-string form reaches psycopg unchanged.
+            options["host"] = host
+            if port:
+                options["port"] = port
+            netloc = ""
+        else:
+            netloc = f"{host}:{port}" if port else host
+        query = f"?{urlencode(options)}" if options else ""
+        return f"postgres://{auth}{netloc}/{quote(settings_dict['NAME'], safe='')}{query}"
     raise RuntimeError(f"no DATABASE_URL mapping for {engine}")
 
 
