@@ -97,7 +97,8 @@ class ListCasesArgs(ToolArgs):
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    moment = datetime.fromtimestamp(ms // 1000, tz=timezone.utc).replace(microsecond=(ms % 1000) * 1000)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
