@@ -176,7 +176,7 @@ def test_root_user_and_one_analyst_per_tenant(monkeypatch) -> None:
     assert admin.tenant_access.all_tenants
     assert "admin-from-env-1" not in text  # a password from the environment is not echoed
 
-    generated = re.search(r"Analysts log in with password (\S+)", text).group(1)
+    generated = re.search(r"Analysts log in at \S+ with password (\S+)", text).group(1)
     tenants = list(Tenant.objects.order_by("id"))
     for number, tenant in enumerate(tenants, start=1):
         analyst = User.objects.get(username=f"analyst-{number}")

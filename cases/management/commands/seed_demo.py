@@ -68,9 +68,14 @@ class Command(BaseCommand):
             elif not result.admin_password:
                 self.stdout.write(f"Log in at {host}/admin/ as {ADMIN_USERNAME} with DEMO_ADMIN_PASSWORD.")
             if not result.analyst_password and len(result.users) > 1:
-                self.stdout.write("Analysts log in with DEMO_ANALYST_PASSWORD (existing analysts keep theirs).")
+                self.stdout.write(
+                    f"Analysts log in at {host}{settings.LOGIN_URL} with DEMO_ANALYST_PASSWORD "
+                    "(existing analysts keep theirs)."
+                )
         # Generated passwords are printed whatever the verbosity: this is the only time they are known.
         if result.admin_password:
             self.stdout.write(f"Log in at {host}/admin/ as {ADMIN_USERNAME} / {result.admin_password} (shown once).")
         if result.analyst_password:
-            self.stdout.write(f"Analysts log in with password {result.analyst_password} (shown once).")
+            self.stdout.write(
+                f"Analysts log in at {host}{settings.LOGIN_URL} with password {result.analyst_password} (shown once)."
+            )
