@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "mcp_gateway",
+    "public_api",
 ]
 
 MIDDLEWARE = [
@@ -213,4 +214,26 @@ REST_FRAMEWORK = {
 }
 
 # --- Cases backend ------------------------------------------------------------------------------
+# "embedded" (this project's database) or "upstream" (a Stellar Cyber Public API over HTTPS).
 STELLAR_BACKEND = env.str("STELLAR_BACKEND", default="embedded")
+# The upstream platform, e.g. https://acme.stellarcyber.cloud, and its API key (a root-scope key, so
+# that alert search works and the gateway's own per-key tenant limits decide who sees what). With
+# STELLAR_USER_EMAIL the key is exchanged with the legacy Basic email:key scheme, else as a Bearer key.
+STELLAR_URL = env.str("STELLAR_URL", default="")
+STELLAR_API_KEY = env.str("STELLAR_API_KEY", default="")
+STELLAR_USER_EMAIL = env.str("STELLAR_USER_EMAIL", default="")
+# Per-request timeout and retries (429/502/503/504, timeouts, connection errors; exponential backoff
+# honouring Retry-After). A call gives up within ~20 s whatever these say, below gunicorn's 30 s.
+STELLAR_TIMEOUT_SECONDS = env.float("STELLAR_TIMEOUT_SECONDS", default=10.0)
+STELLAR_MAX_RETRIES = env.int("STELLAR_MAX_RETRIES", default=2)
+# Outbound proxy (http://proxy:3128) and TLS: a CA bundle file for a private CA, or verification off
+# (never in production). HTTP(S)_PROXY variables of the environment are not used.
+STELLAR_PROXY = env.str("STELLAR_PROXY", default="")
+STELLAR_CA_BUNDLE = env.str("STELLAR_CA_BUNDLE", default="")
+STELLAR_VERIFY_TLS = env.bool("STELLAR_VERIFY_TLS", default=True)
+
+# --- Public API fault injection: TEST AIDS ONLY (public_api/faults.py); off unless set ------------
+PUBLIC_API_FAULT_STATUS = env.int("PUBLIC_API_FAULT_STATUS", default=0)
+PUBLIC_API_FAULT_EVERY = env.int("PUBLIC_API_FAULT_EVERY", default=1)
+PUBLIC_API_FAULT_DELAY_MS = env.int("PUBLIC_API_FAULT_DELAY_MS", default=0)
+PUBLIC_API_FAULT_RETRY_AFTER = env.int("PUBLIC_API_FAULT_RETRY_AFTER", default=1)

@@ -14,5 +14,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("mcp_gateway.urls")),
+    # The Stellar-compatible Public API over the embedded store.
+    path("connect/api/", include("public_api.urls")),
     path("", include("accounts.urls")),
 ]

@@ -147,3 +147,77 @@ def live_url(gunicorn_server: LiveServer, transactional_db) -> str:
     # failed logins; every test starts from zero.
     cache.clear()
     return gunicorn_server.url
+
+
+# --- Issue 7: a second live instance serving the Stellar-compatible Public API ----------------------
+# gthread workers keep HTTP connections alive (sync workers close every one), so the upstream client's
+# connection pooling meets the behaviour of a real platform.
+PUBLIC_API_ENV = {"STELLAR_BACKEND": "embedded", "GUNICORN_CMD_ARGS": "--worker-class gthread --threads 4"}
+
+
+@pytest.fixture(scope="session")
+def public_api_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
+    with django_db_blocker.unblock():
+        server = LiveServer(PUBLIC_API_ENV)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def public_api_url(public_api_server: LiveServer, transactional_db) -> str:
+    """Base URL of the Public API instance (reads the test database; the test is transactional)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    return public_api_server.url
+
+
+# STELLAR_TEST_BACKEND=upstream: the gunicorn behind `live_url` serves /mcp/ with STELLAR_BACKEND=upstream
+# against `public_api_server`, authenticating with a root key the tests do not know about. The key row is
+# (re)written before each live test's body (after its fixtures built the data, since the test database is
+# emptied after every test), owned by the data's first root user, or by a root user of its own if none.
+UPSTREAM_MODE = os.environ.get("STELLAR_TEST_BACKEND") == "upstream"
+_gateway_key: list[str] = []
+
+
+def upstream_gateway_key() -> str:
+    if not _gateway_key:
+        from accounts.keys import generate_key
+
+        _gateway_key.append(generate_key().plaintext)
+    return _gateway_key[0]
+
+
+def ensure_upstream_gateway_key() -> None:
+    from django.contrib.auth import get_user_model
+
+    from accounts.keys import key_digest, parse_public_id
+    from accounts.models import ApiKey, TenantAccess
+
+    key = upstream_gateway_key()
+    public_id = parse_public_id(key)
+    if ApiKey.objects.filter(public_id=public_id).exists():
+        return
+    users = get_user_model().objects
+    owner = users.filter(is_active=True, tenant_access__all_tenants=True).order_by("pk").first()
+    if owner is None:
+        owner = users.create_user("upstream-gateway")
+        TenantAccess.objects.create(user=owner, all_tenants=True)
+    ApiKey.objects.create(public_id=public_id, digest=key_digest(key), name="upstream gateway (tests)", user=owner)
+
+
+if UPSTREAM_MODE:
+
+    @pytest.fixture(scope="session", autouse=True)
+    def _mcp_through_upstream(public_api_server: LiveServer) -> Iterator[None]:
+        # Read by LiveServer when it starts the gunicorn behind `live_url`, after this fixture.
+        os.environ.update(
+            STELLAR_BACKEND="upstream", STELLAR_URL=public_api_server.url, STELLAR_API_KEY=upstream_gateway_key()
+        )
+        yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(item):
+        if "live_url" in getattr(item, "fixturenames", ()):
+            ensure_upstream_gateway_key()
+        yield

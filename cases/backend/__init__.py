@@ -25,4 +25,8 @@ def get_backend() -> CaseBackend:
         from .embedded import EmbeddedBackend
 
         return EmbeddedBackend()
-    raise RuntimeError(f"Unknown STELLAR_BACKEND {settings.STELLAR_BACKEND!r}: use 'embedded'.")
+    if settings.STELLAR_BACKEND == "upstream":
+        from .upstream import UpstreamBackend
+
+        return UpstreamBackend()
+    raise RuntimeError(f"Unknown STELLAR_BACKEND {settings.STELLAR_BACKEND!r}: use 'embedded' or 'upstream'.")

@@ -1,0 +1,507 @@
+"""The upstream backend: the backend interface over a Stellar Cyber Public API (STELLAR_BACKEND=upstream).
+
+The gateway's own rules still apply on top of the upstream key's: every answer is limited to the
+caller's TenantScope (tenantid is sent when the scope or the query names tenants, and results are
+filtered again here), and anything outside it is NotFound worded exactly as the embedded backend
+words it. See upstream_client.py for tokens, pooling, retries and error messages.
+
+What the platform does not have, and how this backend copes (all documented in the README):
+- `search`, `name`, `unassigned`, sorting by ticket_id or severity, alert `total`, comment/activity/
+  score `total`, tenant case counts, /ai_summary and /assignees are extensions this project's own
+  Public API serves. Against a platform without them, search/name/unassigned are whatever it makes of
+  the parameters, tenant counts are counted with /cases calls, and missing sections read as empty.
+- Cursors wrap skip/limit, signed and bound to the query and scope. For the created_at, modified_at,
+  score and ticket_id sorts a cursor also anchors the next page at the last row's value with a
+  FROM~/TO~ bound (skip then only steps over the rows of that value already seen), so cases created
+  while a client pages do not shift the pages; the severity sort pages by plain skip.
+- updateCase reads the case, checks expected_version, sends a PUT with only the fields that change,
+  and reports the changes by comparing the case before and after. The check and the PUT are two calls:
+  a change made by someone else between them is not detected (the platform has no conditional update).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import quote
+
+from accounts.principal import TenantScope
+from cases.models import OPEN_STATUSES, CaseStatus, Severity
+
+from . import cursor as cursors
+from .base import CaseQuery, CaseUpdate, Conflict, InvalidArgument, NotFound, Page, UpstreamUnavailable
+from .case_update import _validate_values
+from .embedded import SORTS, _check_limit
+from .queries import case_not_found, check_choices, shown
+from .upstream_client import UpstreamClient, UpstreamConfig, UpstreamRefusal, client_for
+from .upstream_mapping import (
+    alert_item,
+    case_list_item,
+    case_params,
+    case_record,
+    hit_tenant,
+    is_full_record,
+    lucene_phrase,
+    tenant_item,
+)
+
+CASES = "/connect/api/v1/cases"
+TENANTS = "/connect/api/v1/tenants"
+ALERT_SEARCH = "/connect/api/data/aella-ser-*/_search"
+ALERTS_PAGE = 50  # the platform's cap per /alerts call
+SECTION_LIMIT = 500
+CASE_CURSOR_SALT = "cases.backend.upstream.list_cases"
+ALERT_CURSOR_SALT = "cases.backend.upstream.list_case_alerts"
+ANCHORED_SORTS = ("created_at", "modified_at", "score", "ticket_id")
+OPEN = ",".join(OPEN_STATUSES)
+TENANT_COUNT_KEYS = ("case_count", "open_case_count")
+# The cursor holds numbers only (rows seen, rows of the anchor value seen, the anchor value).
+_NUMBER = (int, float, type(None))
+
+
+def _case_path(case_id: str, section: str = "") -> str:
+    return f"{CASES}/{quote(str(case_id), safe='')}" + (f"/{section}" if section else "")
+
+
+class _CaseTenants:
+    """case _id -> cust_id, learned from answers. A case never changes tenant, so scope checks of the
+    case-detail sections cost no extra call once the case has been read."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._map: OrderedDict[str, str] = OrderedDict()
+        self._size = size
+
+    def get(self, case_id: str) -> str | None:
+        return self._map.get(case_id)
+
+    def put(self, case_id: str, cust_id: str | None) -> None:
+        if case_id and cust_id:
+            self._map[case_id] = cust_id
+            if len(self._map) > self._size:
+                self._map.popitem(last=False)
+
+
+class UpstreamBackend:
+    def __init__(self, config: UpstreamConfig | None = None) -> None:
+        self.config = config or UpstreamConfig.from_settings()
+        self._case_tenants = _CaseTenants()
+
+    @property
+    def client(self) -> UpstreamClient:
+        return client_for(self.config)
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _get(self, path: str, *, what: str, params: dict[str, Any] | None = None) -> Any:
+        return self.client.call("GET", path, what=what, params=params)
+
+    def _refused(self, exc: UpstreamRefusal, what: str) -> Exception:
+        """An UpstreamRefusal nobody expected, as the error the tool shows."""
+        if exc.status in (400, 422):
+            return InvalidArgument(exc.message or f"The Stellar Cyber API refused the request to {what} as invalid.")
+        if exc.status == 409:
+            return Conflict(exc.message or f"The Stellar Cyber API refused to {what}: the case changed meanwhile.")
+        return UpstreamUnavailable(
+            f"The Stellar Cyber API at {self.config.host} refused to {what} ({exc.status}): the gateway's upstream "
+            f"key lacks that privilege or object; retrying will not help.",
+            retryable=False,
+        )
+
+    @staticmethod
+    def _tenant_filter(scope: TenantScope, cust_id: str | None) -> list[str] | None:
+        """Tenants to send as tenantid: None for no filter, [] when nothing can match."""
+        if cust_id is not None:
+            return [cust_id] if scope.allows(cust_id) else []
+        if scope.all_tenants:
+            return None
+        return sorted(scope.cust_ids)
+
+    def _fetch_case(self, case_id: str) -> dict[str, Any]:
+        try:
+            body = self._get(_case_path(case_id), what=f"read case {shown(case_id)}")
+        except UpstreamRefusal as exc:
+            if exc.status in (403, 404, 400, 422):
+                raise case_not_found(case_id) from None
+            raise self._refused(exc, "read a case") from None
+        case = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(case, dict):
+            raise case_not_found(case_id)
+        self._case_tenants.put(case.get("_id") or case_id, case.get("cust_id"))
+        return case
+
+    def _check_visible(self, scope: TenantScope, case_id: str) -> None:
+        """NotFound unless the case lies in the scope (no call for a root scope: the section call tells)."""
+        if scope.all_tenants:
+            return
+        cust_id = self._case_tenants.get(case_id)
+        if cust_id is None:
+            cust_id = self._fetch_case(case_id).get("cust_id")
+        if not cust_id or not scope.allows(cust_id):
+            raise case_not_found(case_id)
+
+    def _section(self, scope: TenantScope, case_id: str, section: str, *, params: dict | None = None) -> Any:
+        self._check_visible(scope, case_id)
+        try:
+            return self._get(_case_path(case_id, section), what=f"read the {section} of case {shown(case_id)}",
+                             params=params)
+        except UpstreamRefusal as exc:
+            if exc.status in (403, 404):
+                raise case_not_found(case_id) from None
+            raise self._refused(exc, f"read the {section} of a case") from None
+
+    def _extension(self, scope: TenantScope, case_id: str, section: str, empty: Any) -> Any:
+        """A section only this project's Public API serves; `empty` when the upstream has no such endpoint."""
+        self._check_visible(scope, case_id)
+        try:
+            return self._get(_case_path(case_id, section), what=f"read the {section} of case {shown(case_id)}")
+        except UpstreamRefusal as exc:
+            if exc.status in (403, 404):
+                self._fetch_case(case_id)  # NotFound if the case itself is missing
+                return {"data": empty}
+            raise self._refused(exc, f"read the {section} of a case") from None
+
+    # --- cases ---------------------------------------------------------------------------------
+    def _case_binding(self, scope: TenantScope, query: CaseQuery) -> str:
+        filters = asdict(query)
+        del filters["limit"], filters["cursor"]
+        for name in ("statuses", "severities", "tags"):
+            filters[name] = sorted(set(filters[name]))
+        return cursors.binding("upstream-cases", filters, cursors.scope_key(scope))
+
+    def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
+        if query.sort not in SORTS:
+            raise InvalidArgument(f"sort {shown(query.sort)!r} is not valid: use one of {', '.join(SORTS)}.")
+        if query.order not in ("asc", "desc"):
+            raise InvalidArgument(f"order {shown(query.order)!r} is not valid: use asc or desc.")
+        _check_limit(query.limit)
+        check_choices("status", query.statuses, CaseStatus.values)
+        check_choices("severity", query.severities, Severity.values)
+        bound_to = self._case_binding(scope, query)
+        seen, tied, anchor = 0, 0, None
+        if query.cursor:
+            seen, tied, anchor = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (int, int, _NUMBER))
+        tenants = self._tenant_filter(scope, query.cust_id)
+        if tenants == []:
+            return Page(items=[], total=0, next_cursor=None)
+
+        params = case_params(query, tenants)
+        anchored = query.sort in ANCHORED_SORTS
+        if anchored and anchor is not None:
+            # The next page starts at the last row's value; rows of that value already seen are skipped.
+            name = f"{'TO' if query.order == 'desc' else 'FROM'}~{query.sort}"
+            current = params.get(name)
+            if current is None:
+                params[name] = anchor
+            else:
+                params[name] = min(current, anchor) if query.order == "desc" else max(current, anchor)
+        skip = tied if anchored else seen
+        params.update(sort=query.sort, order=query.order, skip=skip, limit=query.limit)
+        try:
+            body = self._get(CASES, what="list cases", params=params)
+        except UpstreamRefusal as exc:
+            if exc.status == 403:  # a tenant the upstream key may not see: nothing the caller may see either
+                return Page(items=[], total=0, next_cursor=None)
+            raise self._refused(exc, "list cases") from None
+        data = body.get("data") if isinstance(body, dict) else None
+        rows = data.get("cases") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise UpstreamUnavailable(
+                f"The Stellar Cyber API at {self.config.host} answered the case list without data.cases; "
+                f"retrying later may help."
+            )
+        upstream_total = data.get("total") if isinstance(data.get("total"), int) else skip + len(rows)
+        items = []
+        for row in rows:
+            self._case_tenants.put(row.get("_id"), row.get("cust_id"))
+            if scope.allows(row.get("cust_id") or ""):
+                items.append(case_list_item(row))
+        dropped = len(rows) - len(items)  # only if the upstream ignored tenantid: never shown, never counted
+
+        before = seen - tied if anchored else seen
+        total = before + upstream_total - dropped
+        next_cursor = None
+        if rows and skip + len(rows) < upstream_total:
+            last = rows[-1].get(query.sort)
+            if anchored:
+                same = sum(1 for row in rows if row.get(query.sort) == last)
+                tied_next = (tied if last == anchor else 0) + same
+                key = [seen + len(rows), tied_next, last]
+            else:
+                key = [seen + len(rows), 0, None]
+            next_cursor = cursors.encode(CASE_CURSOR_SALT, bound_to, key)
+        return Page(items=items, total=total, next_cursor=next_cursor)
+
+    def get_case(self, scope: TenantScope, *, case_id: str | None = None, ticket_id: int | None = None) -> dict[str, Any]:
+        if (case_id is None) == (ticket_id is None):
+            raise InvalidArgument("Give exactly one of _id and ticket_id.")
+        if case_id is not None:
+            case = self._fetch_case(case_id)
+            if not scope.allows(case.get("cust_id") or ""):
+                raise case_not_found(case_id)
+            return case_record(case)
+        if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
+            raise InvalidArgument("ticket_id must be an integer.")
+        missing = NotFound(f"No case with ticket_id {ticket_id} is visible to this key.")
+        tenants = self._tenant_filter(scope, None)
+        if tenants == []:
+            raise missing
+        params = case_params(CaseQuery(), tenants)
+        params.update(ticket_id=ticket_id, limit=1)
+        try:
+            body = self._get(CASES, what=f"find case number {ticket_id}", params=params)
+        except UpstreamRefusal as exc:
+            if exc.status == 403:
+                raise missing from None
+            raise self._refused(exc, "find a case by number") from None
+        rows = ((body.get("data") or {}).get("cases") or []) if isinstance(body, dict) else []
+        rows = [r for r in rows if r.get("ticket_id") == ticket_id and scope.allows(r.get("cust_id") or "")]
+        if not rows:
+            raise missing
+        case = rows[0]
+        self._case_tenants.put(case.get("_id"), case.get("cust_id"))
+        return case_record(case if is_full_record(case) else self._fetch_case(case["_id"]))
+
+    def get_case_summary(self, scope: TenantScope, case_id: str) -> str:
+        body = self._section(scope, case_id, "summary", params={"formatted": "true"})
+        summary = body.get("data") if isinstance(body, dict) else None
+        return summary if isinstance(summary, str) else ""
+
+    def get_case_ai_summary(self, scope: TenantScope, case_id: str) -> dict[str, Any] | None:
+        body = self._extension(scope, case_id, "ai_summary", None)
+        value = body.get("data") if isinstance(body, dict) else None
+        return value if isinstance(value, dict) else None
+
+    def list_case_alerts(self, scope: TenantScope, case_id: str, *, limit: int, cursor: str | None) -> Page:
+        _check_limit(limit)
+        bound_to = cursors.binding("upstream-alerts", case_id, cursors.scope_key(scope))
+        skip = cursors.decode(ALERT_CURSOR_SALT, bound_to, cursor, (int,))[0] if cursor else 0
+        hits: list[dict[str, Any]] = []
+        total = None
+        while len(hits) < limit:
+            want = min(ALERTS_PAGE, limit - len(hits))
+            body = self._section(scope, case_id, "alerts", params={"skip": skip + len(hits), "limit": want})
+            data = body.get("data") if isinstance(body, dict) else None
+            docs = data.get("docs") if isinstance(data, dict) else None
+            if not isinstance(docs, list):
+                raise UpstreamUnavailable(
+                    f"The Stellar Cyber API at {self.config.host} answered the case's alerts without data.docs; "
+                    f"retrying later may help."
+                )
+            hits.extend(docs)
+            if isinstance(data.get("total"), int):
+                total = data["total"]
+            if len(docs) < want:
+                total = skip + len(hits) if total is None else total
+                break
+        if total is None:  # the platform gives no total: the case's alert count is its `size`
+            total = max(int(self._fetch_case(case_id).get("size") or 0), skip + len(hits))
+        next_cursor = None
+        if hits and skip + len(hits) < total:
+            next_cursor = cursors.encode(ALERT_CURSOR_SALT, bound_to, [skip + len(hits)])
+        return Page(items=[alert_item(h) for h in hits], total=total, next_cursor=next_cursor)
+
+    def _latest(self, scope: TenantScope, case_id: str, section: str, limit: int, order_by: str) -> tuple[list, int]:
+        _check_limit(limit)
+        body = self._section(scope, case_id, section)
+        body = body if isinstance(body, dict) else {}
+        rows = body.get("data")
+        rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+        total = body["total"] if isinstance(body.get("total"), int) else len(rows)
+        # Latest first whatever order the upstream uses (a stable sort keeps its order among equals).
+        rows = sorted(rows, key=lambda r: r.get(order_by) or 0, reverse=True)
+        return rows[:limit], total
+
+    def list_case_comments(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
+        rows, total = self._latest(scope, case_id, "comments", limit, "created_at")
+        keys = ("_id", "comment", "user", "user_name", "created_at", "modified_at")
+        return Page(items=[{k: r.get(k) for k in keys} for r in rows], total=total, next_cursor=None)
+
+    def list_case_observables(self, scope: TenantScope, case_id: str) -> dict[str, list[dict[str, Any]]]:
+        body = self._section(scope, case_id, "observables")
+        grouped = body.get("observables") if isinstance(body, dict) else None
+        if not isinstance(grouped, dict):
+            return {}
+        return {str(kind): [o for o in items if isinstance(o, dict)] for kind, items in grouped.items()
+                if isinstance(items, list)}
+
+    def list_case_activities(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
+        rows, total = self._latest(scope, case_id, "activities", limit, "timestamp")
+        keys = ("field", "from", "to", "user", "user_name", "timestamp")
+        return Page(items=[{k: r.get(k) for k in keys} for r in rows], total=total, next_cursor=None)
+
+    def list_case_scores(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
+        rows, total = self._latest(scope, case_id, "scores", limit, "timestamp")
+        items = [{"score": r.get("score"), "timestamp": r.get("timestamp"), "reasons": r.get("reasons") or []}
+                 for r in rows]
+        return Page(items=items, total=total, next_cursor=None)
+
+    def list_assignable_users(self, scope: TenantScope, case_id: str) -> list[dict[str, Any]]:
+        body = self._extension(scope, case_id, "assignees", [])
+        users = body.get("data") if isinstance(body, dict) else None
+        keys = ("username", "email", "name")
+        return [{k: u.get(k) for k in keys} for u in users if isinstance(u, dict)] if isinstance(users, list) else []
+
+    def update_case(self, scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
+        tags_add, tags_delete = _validate_values(update)
+        before = self._fetch_case(case_id)
+        if not scope.allows(before.get("cust_id") or ""):
+            raise case_not_found(case_id)
+        if update.resolution is not None and (update.status or before.get("status")) != CaseStatus.RESOLVED:
+            raise InvalidArgument(
+                "resolution is only accepted with status Resolved: add status 'Resolved' to the update, or leave resolution out."
+            )
+        version = before.get("version")
+        if update.expected_version is not None and version != update.expected_version:
+            raise Conflict(
+                f"Case {before.get('_id', case_id)} was changed meanwhile: its version is now {version}, not "
+                f"{update.expected_version}. Nothing was changed; read it again with getCaseDetail and retry "
+                f"with expected_version {version}."
+            )
+        body = self._changed_fields(before, update, tags_add, tags_delete)
+        if not body:
+            return {"case": case_record(before), "changes": []}
+        username = actor.get_username() if getattr(actor, "pk", None) is not None else ""
+        try:
+            answer = self.client.call(
+                "PUT", _case_path(case_id), what=f"update case {shown(case_id)}", json=body,
+                headers={"X-On-Behalf-Of": username} if username else None,
+            )
+        except UpstreamRefusal as exc:
+            if exc.status == 404:
+                raise case_not_found(case_id) from None
+            raise self._refused(exc, "update a case") from None
+        after = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(after, dict) or not is_full_record(after):
+            after = self._fetch_case(case_id)
+        before_record, after_record = case_record(before), case_record(after)
+        return {"case": after_record, "changes": _diff(before_record, after_record)}
+
+    @staticmethod
+    def _changed_fields(before: dict, update: CaseUpdate, tags_add: list[str], tags_delete: list[str]) -> dict:
+        """The PUT body: only what differs from the case as read (assignees are compared by username;
+        an email is sent as given and resolved upstream)."""
+        body: dict[str, Any] = {}
+        for name in ("status", "severity", "resolution", "resolution_note"):
+            value = getattr(update, name)
+            if value is not None and value != (before.get(name) or ("" if name == "resolution_note" else None)):
+                body[name] = value
+        current = (before.get("assignee") or "").lower()
+        if update.unassign and current:
+            body["assignee"] = None
+        elif update.assignee is not None and update.assignee.strip().lower() != current:
+            body["assignee"] = update.assignee.strip()
+        tags = list(before.get("tags") or ())
+        tag_changes = {}
+        if add := [t for t in tags_add if t not in tags]:
+            tag_changes["add"] = add
+        if delete := [t for t in tags_delete if t in tags]:
+            tag_changes["delete"] = delete
+        if tag_changes:
+            body["tags"] = tag_changes
+        return body
+
+    # --- alerts --------------------------------------------------------------------------------
+    def get_alert(self, scope: TenantScope, alert_id: str) -> dict[str, Any]:
+        missing = NotFound(f"No alert with id {shown(alert_id)} is visible to this key.")
+        q = f"stellar_uuid:{lucene_phrase(alert_id)} OR _id:{lucene_phrase(alert_id)}"
+        try:
+            body = self._get(ALERT_SEARCH, what="search alerts", params={"q": q, "size": 10})
+        except UpstreamRefusal as exc:
+            if exc.status == 404:
+                raise missing from None
+            if exc.status == 403:
+                raise UpstreamUnavailable(
+                    f"The Stellar Cyber API at {self.config.host} refused the alert search (403): it needs a "
+                    f"root-scope API key as STELLAR_API_KEY; retrying will not help.",
+                    retryable=False,
+                ) from None
+            raise self._refused(exc, "search alerts") from None
+        hits = ((body.get("hits") or {}).get("hits") or []) if isinstance(body, dict) else []
+        visible = [h for h in hits if isinstance(h, dict) and scope.allows(hit_tenant(h) or "")]
+        by_uuid = [h for h in visible if (h.get("_source") or {}).get("stellar_uuid") == alert_id]
+        if by_uuid:
+            hit = by_uuid[0]
+        elif len(visible) == 1:
+            hit = visible[0]
+        elif not visible:
+            raise missing
+        else:
+            raise InvalidArgument(
+                f"alert_id {shown(alert_id)} is the _id of several alerts: give the alert's stellar_uuid instead."
+            )
+        source = hit.get("_source") or {}
+        ext = hit.get("ext") or {}
+        return {
+            "_index": hit.get("_index"),
+            "_id": hit.get("_id"),
+            "stellar_uuid": source.get("stellar_uuid"),
+            "cust_id": hit_tenant(hit),
+            "case_id": ext.get("case_id"),
+            "_source": source,
+            "ai_summary": ext.get("ai_summary"),
+        }
+
+    # --- tenants -------------------------------------------------------------------------------
+    def _count_cases(self, cust_id: str, **filters: str) -> int:
+        params = {"tenantid": cust_id, "FROM~created_at": 0, "limit": 1, **filters}
+        body = self._get(CASES, what="count a tenant's cases", params=params)
+        total = ((body.get("data") or {}).get("total")) if isinstance(body, dict) else None
+        return total if isinstance(total, int) else 0
+
+    def list_tenants(self, scope: TenantScope) -> list[dict[str, Any]]:
+        try:
+            body = self._get(TENANTS, what="list tenants")
+        except UpstreamRefusal as exc:
+            raise self._refused(exc, "list tenants") from None
+        rows = body.get("data") if isinstance(body, dict) else None
+        rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+        out = []
+        for row in rows:
+            if not scope.allows(row.get("cust_id") or ""):
+                continue
+            item = tenant_item(row)
+            if all(isinstance(row.get(k), int) for k in TENANT_COUNT_KEYS):
+                item.update({k: row[k] for k in TENANT_COUNT_KEYS})
+            else:  # the platform has no counts: two /cases calls per tenant
+                item["case_count"] = self._count_cases(item["cust_id"])
+                item["open_case_count"] = self._count_cases(item["cust_id"], status=OPEN)
+            out.append(item)
+        return out
+
+    def get_tenant(self, scope: TenantScope, cust_id: str) -> dict[str, Any]:
+        missing = NotFound(f"No tenant with cust_id {shown(cust_id)} is visible to this key.")
+        if not scope.allows(cust_id):
+            raise missing
+        try:
+            body = self._get(f"{TENANTS}/{quote(str(cust_id), safe='')}", what="read a tenant")
+        except UpstreamRefusal as exc:
+            if exc.status in (403, 404, 400, 422):
+                raise missing from None
+            raise self._refused(exc, "read a tenant") from None
+        row = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(row, dict) or row.get("cust_id") != cust_id:
+            raise missing
+        attributes = row.get("attributes")
+        if not isinstance(attributes, dict):
+            attributes = {k: row[k] for k in ("address", "contact") if k in row}
+        result = {**tenant_item(row), "attributes": attributes}
+        if isinstance(row.get("case_count"), int) and isinstance(row.get("open_cases"), dict):
+            result["case_count"], result["open_cases"] = row["case_count"], row["open_cases"]
+            return result
+        by_severity = {s: self._count_cases(cust_id, status=OPEN, severity=s) for s in Severity.values}
+        by_status = {s.value: self._count_cases(cust_id, status=s.value) for s in OPEN_STATUSES}
+        result["case_count"] = self._count_cases(cust_id)
+        result["open_cases"] = {"total": sum(by_status.values()), "by_severity": by_severity, "by_status": by_status}
+        return result
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Changes in the order and form the embedded backend reports them."""
+    changes = []
+    for name in ("status", "resolution", "resolution_note", "severity", "assignee", "tags"):
+        old, new = before.get(name), after.get(name)
+        if name == "resolution":
+            old, new = old or None, new or None
+        if old != new:
+            changes.append({"field": name, "from": old, "to": new})
+    return changes

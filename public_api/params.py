@@ -1,0 +1,131 @@
+"""Query parameters of GET /connect/api/v1/cases, as the platform names them, checked (422 when invalid).
+
+Platform parameters: limit (at most 500; larger values are cut to 500), skip, sort (created_at,
+modified_at, score or its alias case_score), order (asc/desc), tenantid / cust_id (a comma list is
+accepted), ticket_id, status and severity (comma lists, ORed), assignee, tags (comma list, any of),
+FROM~/TO~ ranges (inclusive; epoch ms for created_at and modified_at; score).
+
+Extensions of this instance (a real platform may ignore them): sort by ticket_id or severity
+(Critical > High > Medium > Low), FROM~/TO~ticket_id, `unassigned=true`, `name` (substring of the case
+name), `search` (alias `q`: every word must appear in the name, tags, assignee, ticket id or summary).
+`assignee` is a username or email here (the platform uses its user ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import QueryDict
+
+from cases.backend import CaseQuery, InvalidArgument
+from cases.backend.embedded import MAX_LIMIT
+
+DEFAULT_LIMIT = 100
+SORT_ALIASES = {"case_score": "score"}
+SORTS = ("created_at", "modified_at", "score", "ticket_id", "severity")
+# Fields FROM~/TO~ may bound, with the type of their values.
+RANGE_FIELDS: dict[str, type] = {"created_at": int, "modified_at": int, "score": float, "ticket_id": int}
+TRUE_WORDS = {"1", "true", "yes"}
+
+
+@dataclass
+class CaseListParams:
+    query: CaseQuery
+    tenants: list[str] | None = None  # cust_ids to OR together; None: no tenant filter
+    ticket_id: int | None = None
+    # Bounds CaseQuery has no field for: the score's upper bound and the ticket_id range.
+    extra_ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    skip: int = 0
+    limit: int = DEFAULT_LIMIT
+
+
+def _int(name: str, raw: str, *, minimum: int = 0) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be an integer, not {raw[:40]!r}.") from None
+    if value < minimum:
+        raise InvalidArgument(f"{name} must be at least {minimum}.")
+    return value
+
+
+def _number(name: str, raw: str, kind: type) -> int | float:
+    if kind is int:
+        return _int(name, raw)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be a number, not {raw[:40]!r}.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InvalidArgument(f"{name} must be a finite number.")
+    return value
+
+
+def comma_list(raw: str | None) -> list[str]:
+    return [item.strip() for item in (raw or "").split(",") if item.strip()]
+
+
+def parse_case_list(params: QueryDict) -> CaseListParams:
+    limit = min(_int("limit", params["limit"], minimum=1), MAX_LIMIT) if "limit" in params else DEFAULT_LIMIT
+    skip = _int("skip", params["skip"]) if "skip" in params else 0
+    sort = params.get("sort", "created_at")
+    sort = SORT_ALIASES.get(sort, sort)
+    if sort not in SORTS:
+        raise InvalidArgument(f"sort {sort[:40]!r} is not valid: use one of {', '.join(SORTS)}.")
+    order = params.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise InvalidArgument(f"order {order[:40]!r} is not valid: use asc or desc.")
+
+    tenants = comma_list(params.get("tenantid")) + comma_list(params.get("cust_id"))
+    ranges: dict[str, list[Any]] = {}
+    for name, raw in params.items():
+        bound, sep, fieldname = name.partition("~")
+        if not sep:
+            continue
+        if bound not in ("FROM", "TO"):
+            raise InvalidArgument(f"{name[:60]} is not supported: use FROM~<field> or TO~<field>.")
+        if fieldname not in RANGE_FIELDS:
+            raise InvalidArgument(
+                f"{name[:60]} is not supported: ranges apply to {', '.join(RANGE_FIELDS)}."
+            )
+        ranges.setdefault(fieldname, [None, None])[0 if bound == "FROM" else 1] = _number(
+            name, raw, RANGE_FIELDS[fieldname]
+        )
+    created = ranges.pop("created_at", [None, None])
+    modified = ranges.pop("modified_at", [None, None])
+    score = ranges.pop("score", [None, None])
+    ticket = ranges.pop("ticket_id", [None, None])
+
+    extra_ranges: dict[str, tuple[Any, Any]] = {}
+    if score[1] is not None:
+        extra_ranges["score"] = (None, score[1])
+    if ticket != [None, None]:
+        extra_ranges["ticket_id"] = (ticket[0], ticket[1])
+
+    search = params.get("search") or params.get("q") or None
+    query = CaseQuery(
+        statuses=tuple(comma_list(params.get("status"))),
+        severities=tuple(comma_list(params.get("severity"))),
+        assignee=params.get("assignee") or None,
+        unassigned=params.get("unassigned", "").lower() in TRUE_WORDS,
+        name=params.get("name") or None,
+        tags=tuple(comma_list(params.get("tags"))),
+        min_score=score[0],
+        search=search,
+        created_from=created[0],
+        created_to=created[1],
+        modified_from=modified[0],
+        modified_to=modified[1],
+        sort=sort,
+        order=order,
+        limit=limit,
+    )
+    return CaseListParams(
+        query=query,
+        tenants=list(dict.fromkeys(tenants)) or None,
+        ticket_id=_int("ticket_id", params["ticket_id"]) if "ticket_id" in params else None,
+        extra_ranges=extra_ranges,
+        skip=skip,
+        limit=limit,
+    )

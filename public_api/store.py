@@ -1,0 +1,95 @@
+"""The reads the Public API needs beyond the backend interface: offset pages (the platform pages with
+skip/limit, the interface with keyset cursors) and Elasticsearch-style alert search.
+
+They extend the embedded backend, so every filter, the tenant scope and the "not found" wording are
+the embedded backend's own: the REST API and the MCP tools cannot disagree about who sees what.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from accounts.principal import TenantScope
+from cases.backend.embedded import SORTS, EmbeddedBackend
+from cases.backend.queries import scoped_alerts, visible_case
+from cases.backend.serializers import CASE_RECORD_FIELDS, case_record
+from cases.models import Alert
+
+from .params import CaseListParams
+
+
+def stellar_case(record: dict[str, Any]) -> dict[str, Any]:
+    """A case as the platform shows it: the backend record without its ISO-8601 twins."""
+    return {k: v for k, v in record.items() if not k.endswith("_iso")}
+
+
+def alert_hit(alert: dict[str, Any], score: float | None = None) -> dict[str, Any]:
+    """An Elasticsearch hit, plus `ext`, this instance's extension: the alert's tenant, case and AI summary."""
+    return {
+        "_index": alert["index"],
+        "_type": "_doc",
+        "_id": alert["es_id"],
+        "_score": score,
+        "_source": alert["source"],
+        "ext": {
+            "cust_id": alert["tenant__cust_id"],
+            "case_id": alert["case__stellar_id"],
+            "ai_summary": alert["ai_summary"],
+        },
+    }
+
+
+_HIT_FIELDS = ("es_id", "index", "source", "tenant__cust_id", "case__stellar_id", "ai_summary")
+
+
+class PublicApiStore(EmbeddedBackend):
+    def case_page(self, scope: TenantScope, params: CaseListParams) -> tuple[list[dict[str, Any]], int]:
+        """One skip/limit page of full case records, in the order of the embedded backend, and the total."""
+        query = params.query
+        qs = self._filtered_cases(scope, query)
+        if params.tenants is not None:
+            qs = qs.filter(tenant__cust_id__in=params.tenants)
+        if params.ticket_id is not None:
+            qs = qs.filter(ticket_id=params.ticket_id)
+        score_to = params.extra_ranges.get("score", (None, None))[1]
+        if score_to is not None:
+            qs = qs.filter(score__lte=score_to)
+        ticket_from, ticket_to = params.extra_ranges.get("ticket_id", (None, None))
+        if ticket_from is not None:
+            qs = qs.filter(ticket_id__gte=ticket_from)
+        if ticket_to is not None:
+            qs = qs.filter(ticket_id__lte=ticket_to)
+        field = SORTS[query.sort][0]
+        prefix = "-" if query.order == "desc" else ""
+        rows = list(
+            qs.order_by(f"{prefix}{field}", f"{prefix}pk").values(*CASE_RECORD_FIELDS)[
+                params.skip : params.skip + params.limit
+            ]
+        )
+        total = params.skip + len(rows) if rows and len(rows) < params.limit else qs.count()
+        return [stellar_case(case_record(row)) for row in rows], total
+
+    def case_alert_hits(self, scope: TenantScope, case_id: str, *, skip: int, limit: int) -> tuple[list[dict], int]:
+        """A page of a case's alerts, newest first (the order of list_case_alerts), and their number."""
+        case_pk, _ = visible_case(scope, case_id)
+        qs = Alert.objects.filter(case_id=case_pk)
+        rows = list(qs.order_by("-timestamp", "-pk").values(*_HIT_FIELDS)[skip : skip + limit])
+        total = skip + len(rows) if rows and len(rows) < limit else qs.count()
+        return [alert_hit(row) for row in rows], total
+
+    def search_alerts(
+        self, scope: TenantScope, *, index: str, uuids: list[str], es_ids: list[str], skip: int, size: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Alerts in `index` (an index name or a pattern ending in *) whose stellar_uuid or _id is one of
+        the given values (no value at all: every alert), newest first, and their number."""
+        qs = scoped_alerts(scope)
+        if index not in ("*", "aella-ser-*", "_all"):
+            qs = qs.filter(index__startswith=index[:-1]) if index.endswith("*") else qs.filter(index=index)
+        if uuids or es_ids:
+            qs = qs.filter(Q(stellar_uuid__in=uuids) | Q(es_id__in=es_ids))
+        rows = list(qs.order_by("-timestamp", "-pk").values(*_HIT_FIELDS)[skip : skip + size])
+        total = skip + len(rows) if rows and len(rows) < size else qs.count()
+        return [alert_hit(row, 1.0) for row in rows], total
+
