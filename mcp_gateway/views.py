@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -29,6 +30,7 @@ from .audit_bridge import record_call, record_refusal
 from .dispatch import Dispatched, dispatch_legacy, dispatch_modern
 from .envelope import Envelope, parse_envelope, peek_tool_call
 from .modern_headers import check_modern_request
+from .registry import registry
 
 logger = logging.getLogger("mcp_gateway")
 
@@ -153,6 +155,23 @@ def _handle(request: HttpRequest) -> HttpResponse:
     if envelope.is_notification_or_response:
         return HttpResponse(status=202)
 
+    # A write and its audit row commit together: a worker killed between the two must not leave a
+    # change nobody can account for. Reads run outside any transaction (no lock on SQLite).
+    with transaction.atomic() if _is_write_call(envelope) else nullcontext():
+        return _dispatch(request, envelope, principal, switches, rid=rid, ip=ip, started=started)
+
+
+def _is_write_call(envelope: Envelope) -> bool:
+    if envelope.method != "tools/call" or not isinstance(envelope.params, dict):
+        return False
+    tool = registry.get(envelope.params.get("name"))  # type: ignore[arg-type]
+    return tool is not None and not tool.read_only
+
+
+def _dispatch(
+    request: HttpRequest, envelope: Envelope, principal: Principal, switches: features.Switches,
+    *, rid: str, ip: str | None, started: float,
+) -> HttpResponse:
     version_header = (request.headers.get("MCP-Protocol-Version") or "").strip() or None
     try:
         if version_header is None or version_header in p.LEGACY_HEADER_VERSIONS:
