@@ -217,7 +217,8 @@ class UpstreamBackend:
                 items.append(case_list_item(row))
         dropped = len(rows) - len(items)  # only if the upstream ignored tenantid: never shown, never counted
 
-        before = seen - tied if anchored else seen
+        # Rows before the anchor value are not in an anchored answer's total; an offset answer counts all.
+        before = seen - tied if anchored else 0
         total = before + upstream_total - dropped
         next_cursor = None
         if rows and skip + len(rows) < upstream_total:

@@ -355,3 +355,11 @@ def client_for(config: UpstreamConfig) -> UpstreamClient:
         if client is None:
             client = _clients[config] = UpstreamClient(config)
         return client
+
+
+def release(config: UpstreamConfig) -> None:
+    """Close and forget the process's client for `config` (a configuration that is no longer used)."""
+    with _clients_lock:
+        client = _clients.pop(config, None)
+    if client is not None:
+        client.close()
