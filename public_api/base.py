@@ -108,7 +108,7 @@ class PublicApiView(APIView):
         if isinstance(exc, TooManyFailures):
             return 429, "rate_limited", exc.message, {"Retry-After": str(exc.retry_after)}, None
         if isinstance(exc, faults.InjectedFault):
-            headers = {"Retry-After": str(exc.retry_after)} if exc.status in (429, 503) else {}
+            headers = {"Retry-After": str(exc.retry_after)} if exc.status in (429, 503) and exc.retry_after > 0 else {}
             code = "rate_limited" if exc.status == 429 else "unavailable"
             message = "Rate limit exceeded" if exc.status == 429 else "Service temporarily unavailable"
             return exc.status, code, message, headers, None

@@ -7,7 +7,7 @@ TEST AIDS ONLY. Read from the environment at start-up, all off by default, and n
   2: every other one, so a client that retries once always gets through);
 - PUBLIC_API_FAULT_DELAY_MS: stall each faulted request this long before answering (a stall alone,
   without a status, still serves the call afterwards);
-- PUBLIC_API_FAULT_RETRY_AFTER: the Retry-After seconds sent with a faulted 429/503.
+- PUBLIC_API_FAULT_RETRY_AFTER: the Retry-After seconds sent with a faulted 429/503 (0: no header).
 
 Faults apply after authentication, so a faulted call is still audited with its caller.
 """

@@ -136,6 +136,9 @@ class TokenCache:
             if current is not None and current.value == value:
                 del self._tokens[credential_id]
 
+    def current(self, credential_id: str) -> Token | None:
+        return self._tokens.get(credential_id)
+
     def put(self, credential_id: str, token: Token) -> None:
         self._tokens[credential_id] = token
 
@@ -184,7 +187,14 @@ class UpstreamClient:
         if not config.verify_tls:
             return False
         if config.ca_bundle:
-            return ssl.create_default_context(cafile=config.ca_bundle)
+            try:
+                return ssl.create_default_context(cafile=config.ca_bundle)
+            except (OSError, ssl.SSLError):
+                raise UpstreamUnavailable(
+                    "STELLAR_CA_BUNDLE is not a readable PEM file of CA certificates: an administrator must fix "
+                    "it; retrying will not help.",
+                    retryable=False,
+                ) from None
         return True
 
     def close(self) -> None:
@@ -313,6 +323,12 @@ class UpstreamClient:
             except httpx.TimeoutException:
                 problem = f"did not answer within {self.config.timeout:g} s"
             except httpx.TransportError as exc:  # refused, reset, DNS, TLS, proxy
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                    raise UpstreamUnavailable(
+                        f"The TLS certificate of the Stellar Cyber API at {self.config.host} could not be verified: "
+                        f"set STELLAR_CA_BUNDLE to the CA that signed it; retrying will not help.",
+                        retryable=False,
+                    ) from None
                 problem = f"could not be reached ({type(exc).__name__})"
             else:
                 if response.status_code not in RETRY_STATUSES:

@@ -1,0 +1,384 @@
+"""The upstream backend's HTTP behaviour against live instances of this project's Public API: token
+exchange, caching and renewal, retries honouring Retry-After, timeouts, TLS with a private CA, an
+outbound proxy, connection reuse, and errors that say what failed without leaking a secret.
+
+Misbehaving platforms are instances started with the PUBLIC_API_FAULT_* test settings (one gthread
+worker each, so the "every other request" counter is exact).
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from accounts.keys import generate_key, key_digest, parse_public_id
+from accounts.models import ApiKey
+from accounts.services import api_key_create, api_key_revoke
+from accounts.tokens import access_token_encode
+from audit.models import PublicApiAccess
+from cases.backend import CaseQuery, UpstreamUnavailable
+from cases.backend.upstream import UpstreamBackend
+from cases.backend.upstream_client import Token, UpstreamConfig, client_for, release, tokens
+from tests.conftest import PUBLIC_API_ENV, LiveServer, free_port
+from tests.factories import ROOT_SCOPE, make_case, make_tenant, make_user
+from tests.mcp_helpers import McpSession, error_text
+
+TOKEN_ENDPOINT = "POST /connect/api/v1/access_token"
+
+
+def live_instance(django_db_blocker, **faults: str) -> LiveServer:
+    with django_db_blocker.unblock():
+        server = LiveServer({**PUBLIC_API_ENV, **faults}, workers=1)
+    # The first request loads the URLconf and DRF; /healthz is not a Public API call, so no fault counts it.
+    httpx.get(f"{server.url}/healthz", timeout=30)
+    return server
+
+
+@pytest.fixture(scope="module")
+def flaky_429(django_db_setup, django_db_blocker):
+    server = live_instance(django_db_blocker, PUBLIC_API_FAULT_STATUS="429", PUBLIC_API_FAULT_EVERY="2",
+                           PUBLIC_API_FAULT_RETRY_AFTER="1")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def flaky_503(django_db_setup, django_db_blocker):
+    server = live_instance(django_db_blocker, PUBLIC_API_FAULT_STATUS="503", PUBLIC_API_FAULT_EVERY="2",
+                           PUBLIC_API_FAULT_RETRY_AFTER="0")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def down(django_db_setup, django_db_blocker):
+    server = live_instance(django_db_blocker, PUBLIC_API_FAULT_STATUS="503", PUBLIC_API_FAULT_RETRY_AFTER="0")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def slow_down(django_db_setup, django_db_blocker):
+    server = live_instance(django_db_blocker, PUBLIC_API_FAULT_STATUS="429", PUBLIC_API_FAULT_RETRY_AFTER="120")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stalled(django_db_setup, django_db_blocker):
+    server = live_instance(django_db_blocker, PUBLIC_API_FAULT_DELAY_MS="3000")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def root_key(transactional_db):
+    from django.core.cache import cache
+
+    cache.clear()
+    make_case(make_tenant("Acme"), name="Phishing wave")
+    root = make_user("root", root=True, email="root@corp.test")
+    return api_key_create(user=root, name="gateway")[1]
+
+
+@pytest.fixture
+def configs():
+    """Builds configurations and closes their pooled clients afterwards."""
+    made: list[UpstreamConfig] = []
+
+    def make(url: str, key: str, **options) -> UpstreamConfig:
+        options.setdefault("timeout", 5)
+        options.setdefault("max_retries", 2)
+        config = UpstreamConfig(url=url, api_key=key, **options)
+        made.append(config)
+        return config
+
+    yield make
+    for config in made:
+        release(config)
+
+
+def exchanges() -> int:
+    return PublicApiAccess.objects.filter(endpoint=TOKEN_ENDPOINT, http_status=200).count()
+
+
+# --- tokens -------------------------------------------------------------------------------------------
+
+def test_one_token_and_one_connection_serve_many_calls(public_api_url, root_key, configs):
+    backend = UpstreamBackend(configs(public_api_url, root_key))
+    for _ in range(10):
+        assert [t["cust_name"] for t in backend.list_tenants(ROOT_SCOPE)] == ["Acme"]
+    assert exchanges() == 1
+    assert backend.client.connections_opened == 1  # keep-alive: no new TCP handshake per call
+    rows = PublicApiAccess.objects.filter(source="REST", endpoint="GET /connect/api/v1/tenants")
+    assert rows.count() == 10 and set(rows.values_list("username", flat=True)) == {"root"}
+
+
+def test_legacy_basic_exchange(public_api_url, root_key, configs):
+    assert UpstreamBackend(configs(public_api_url, root_key, user_email="ROOT@corp.test")).list_tenants(ROOT_SCOPE)
+    wrong = UpstreamBackend(configs(public_api_url, root_key, user_email="someone@corp.test"))
+    with pytest.raises(UpstreamUnavailable) as exc:
+        wrong.list_tenants(ROOT_SCOPE)
+    assert exc.value.retryable is False
+    assert "refused the gateway's credentials (STELLAR_USER_EMAIL and STELLAR_API_KEY)" in exc.value.message
+
+
+def test_token_is_renewed_before_it_expires(public_api_url, root_key, configs):
+    config = configs(public_api_url, root_key)
+    backend = UpstreamBackend(config)
+    backend.list_tenants(ROOT_SCOPE)
+    current = tokens.current(config.credential_id)
+    tokens.put(config.credential_id, Token(current.value, time.time() + 30))  # inside the renewal margin
+    backend.list_tenants(ROOT_SCOPE)
+    assert exchanges() == 2
+    renewed = tokens.current(config.credential_id)
+    assert renewed.exp - time.time() > 500
+
+
+def test_a_refused_token_is_renewed_once(public_api_url, root_key, configs):
+    config = configs(public_api_url, root_key)
+    expired = access_token_encode(parse_public_id(root_key), int(time.time()) - 5)
+    tokens.put(config.credential_id, Token(expired, time.time() + 600))  # the cache believes it is valid
+    assert UpstreamBackend(config).list_tenants(ROOT_SCOPE)
+    assert exchanges() == 1
+    assert PublicApiAccess.objects.filter(endpoint="GET /connect/api/v1/tenants", http_status=401).count() == 1
+
+
+def test_concurrent_renewals_make_one_exchange(public_api_url, root_key, configs):
+    backend = UpstreamBackend(configs(public_api_url, root_key))
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def work():
+        try:
+            start.wait()
+            backend.list_tenants(ROOT_SCOPE)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    assert exchanges() == 1
+
+
+def test_a_revoked_key_is_a_clear_permanent_error(public_api_url, root_key, configs):
+    api_key_revoke(key=ApiKey.objects.get(name="gateway"), reason="test")
+    with pytest.raises(UpstreamUnavailable) as exc:
+        UpstreamBackend(configs(public_api_url, root_key)).list_tenants(ROOT_SCOPE)
+    assert exc.value.retryable is False
+    assert exc.value.message.startswith("The Stellar Cyber API at http://127.0.0.1:")
+    assert "STELLAR_API_KEY" in exc.value.message and root_key not in exc.value.message
+
+
+# --- retries, timeouts ----------------------------------------------------------------------------------
+
+def test_429_is_retried_after_the_servers_retry_after(flaky_429, root_key, configs, caplog):
+    backend = UpstreamBackend(configs(flaky_429.url, root_key))
+    started = time.monotonic()
+    assert backend.list_tenants(ROOT_SCOPE)  # token exchange and tenants call: each refused once
+    assert time.monotonic() - started >= 2.0
+    waits = [r.getMessage() for r in caplog.records if r.name == "cases.upstream" and "retry 1 of 2" in r.getMessage()]
+    assert len(waits) == 2 and all("answered 429" in w and "in 1.00 s" in w for w in waits)
+    assert PublicApiAccess.objects.filter(http_status=429, outcome="rate_limited").count() == 2
+
+
+def test_503_is_retried_with_backoff(flaky_503, root_key, configs, caplog):
+    backend = UpstreamBackend(configs(flaky_503.url, root_key))
+    started = time.monotonic()
+    ticket_id = backend.list_cases(ROOT_SCOPE, CaseQuery()).items[0]["ticket_id"]
+    assert backend.get_case(ROOT_SCOPE, ticket_id=ticket_id)["name"] == "Phishing wave"
+    assert time.monotonic() - started < 4  # three backoffs of at most 0.25 s; no Retry-After was sent
+    assert caplog.text.count("answered 503; retry 1 of 2") == 3
+
+
+def test_an_unavailable_platform_is_a_retryable_error(down, root_key, configs):
+    with pytest.raises(UpstreamUnavailable) as exc:
+        UpstreamBackend(configs(down.url, root_key, max_retries=2)).list_tenants(ROOT_SCOPE)
+    assert exc.value.retryable is True
+    assert exc.value.message.endswith(
+        "answered 503 when asked to get an access token after 3 attempts; retrying in a minute may help."
+    )
+    assert PublicApiAccess.objects.filter(http_status=503).count() == 3
+
+
+def test_a_long_retry_after_is_reported_not_waited_for(slow_down, root_key, configs):
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable) as exc:
+        UpstreamBackend(configs(slow_down.url, root_key)).list_tenants(ROOT_SCOPE)
+    assert time.monotonic() - started < 5  # not the 120 s asked for
+    assert exc.value.retryable is True and "retry after 120 seconds" in exc.value.message
+
+
+def test_a_stalled_platform_times_out_quickly(stalled, root_key, configs):
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailable) as exc:
+        UpstreamBackend(configs(stalled.url, root_key, timeout=0.3, max_retries=1)).list_tenants(ROOT_SCOPE)
+    assert time.monotonic() - started < 2
+    assert exc.value.retryable is True
+    assert "did not answer within 0.3 s when asked to get an access token after 2 attempts" in exc.value.message
+
+
+def test_unreachable_and_unconfigured(transactional_db, configs):
+    with pytest.raises(UpstreamUnavailable) as exc:
+        UpstreamBackend(configs(f"http://127.0.0.1:{free_port()}", "sk-stellar-x", max_retries=1)).list_tenants(ROOT_SCOPE)
+    assert exc.value.retryable is True and "could not be reached (ConnectError)" in exc.value.message
+    with pytest.raises(UpstreamUnavailable) as exc:
+        UpstreamBackend(configs("", "")).list_tenants(ROOT_SCOPE)
+    assert exc.value.retryable is False and "set STELLAR_URL and STELLAR_API_KEY" in exc.value.message
+
+
+# --- TLS and proxy --------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tls_instance(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A Public API instance over HTTPS with a certificate signed by a private test CA."""
+    d = tmp_path_factory.mktemp("tls")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=Test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
+    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem",
+        "-days", "2", "-extfile", "ext.cnf")
+    tls_args = f"{PUBLIC_API_ENV['GUNICORN_CMD_ARGS']} --certfile {d / 'srv.pem'} --keyfile {d / 'srv.key'}"
+    with django_db_blocker.unblock():
+        server = LiveServer({**PUBLIC_API_ENV, "GUNICORN_CMD_ARGS": tls_args}, workers=1)
+    server.url = f"https://127.0.0.1:{server.port}"
+    server.ca = d / "ca.pem"
+    yield server
+    server.stop()
+
+
+def test_tls_with_a_private_ca(tls_instance, root_key, configs):
+    assert UpstreamBackend(configs(tls_instance.url, root_key, ca_bundle=str(tls_instance.ca))).list_tenants(ROOT_SCOPE)
+    with pytest.raises(UpstreamUnavailable) as exc:
+        UpstreamBackend(configs(tls_instance.url, root_key)).list_tenants(ROOT_SCOPE)
+    assert exc.value.retryable is False and "set STELLAR_CA_BUNDLE" in exc.value.message
+    assert UpstreamBackend(configs(tls_instance.url, root_key, verify_tls=False)).list_tenants(ROOT_SCOPE)
+    with pytest.raises(UpstreamUnavailable, match="STELLAR_CA_BUNDLE is not a readable PEM file"):
+        UpstreamBackend(configs(tls_instance.url, root_key, ca_bundle="/nonexistent.pem")).list_tenants(ROOT_SCOPE)
+
+
+class _ForwardProxy(BaseHTTPRequestHandler):
+    """A minimal HTTP forward proxy that records the request lines it relays."""
+
+    seen: list[str] = []
+
+    def _relay(self) -> None:
+        type(self).seen.append(self.requestline)
+        target = urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")}
+        upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+        upstream.request(self.command, target.path + (f"?{target.query}" if target.query else ""), body, headers)
+        answer = upstream.getresponse()
+        payload = answer.read()
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = _relay
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_outbound_proxy(public_api_url, root_key, configs):
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), _ForwardProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        _ForwardProxy.seen = []
+        config = configs(public_api_url, root_key, proxy=f"http://127.0.0.1:{proxy.server_port}")
+        assert UpstreamBackend(config).list_tenants(ROOT_SCOPE)
+    finally:
+        proxy.shutdown()
+    assert _ForwardProxy.seen == [
+        f"POST {public_api_url}/connect/api/v1/access_token HTTP/1.1",
+        f"GET {public_api_url}/connect/api/v1/tenants HTTP/1.1",
+    ]
+
+
+# --- secrets --------------------------------------------------------------------------------------------
+
+def test_no_secret_in_any_message_or_log_line(public_api_url, down, root_key, configs, caplog):
+    caplog.set_level(logging.DEBUG)
+    config = configs(public_api_url, root_key)
+    backend = UpstreamBackend(config)
+    backend.list_tenants(ROOT_SCOPE)
+    secrets = {root_key, tokens.current(config.credential_id).value}
+    expired = access_token_encode(parse_public_id(root_key), int(time.time()) - 5)
+    secrets.add(expired)
+    tokens.put(config.credential_id, Token(expired, time.time() + 600))
+    backend.list_tenants(ROOT_SCOPE)  # 401, renewal, retry
+    secrets.add(tokens.current(config.credential_id).value)
+    messages = []
+    for failing in (UpstreamBackend(configs(down.url, root_key, max_retries=1)),
+                    UpstreamBackend(configs(public_api_url, root_key, user_email="x@y.z"))):
+        with pytest.raises(UpstreamUnavailable) as exc:
+            failing.list_tenants(ROOT_SCOPE)
+        messages.append(exc.value.message)
+    api_key_revoke(key=ApiKey.objects.get(name="gateway"), reason="test")
+    tokens.clear()
+    with pytest.raises(UpstreamUnavailable) as exc:
+        backend.list_tenants(ROOT_SCOPE)
+    messages.append(exc.value.message)
+    assert "retry 1 of 1" in caplog.text and "renewing the access token" in caplog.text
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert all(secret not in m for m in messages)
+    assert secrets.isdisjoint(repr(config).split("'"))
+
+
+# --- through /mcp/ ----------------------------------------------------------------------------------------
+
+_MCP_GATEWAY_KEY = generate_key().plaintext
+
+
+@pytest.fixture(scope="module")
+def mcp_over_down_upstream(down, django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        server = LiveServer({"STELLAR_BACKEND": "upstream", "STELLAR_URL": down.url,
+                             "STELLAR_API_KEY": _MCP_GATEWAY_KEY, "STELLAR_MAX_RETRIES": "0"}, workers=1)
+    yield server
+    server.stop()
+
+
+def test_an_upstream_failure_is_a_tool_error_over_mcp(mcp_over_down_upstream, root_key):
+    root = ApiKey.objects.get(name="gateway").user
+    ApiKey.objects.create(public_id=parse_public_id(_MCP_GATEWAY_KEY), digest=key_digest(_MCP_GATEWAY_KEY),
+                          name="mcp gateway", user=root)
+    with McpSession(f"{mcp_over_down_upstream.url}/mcp/", root_key) as mcp:
+        message = error_text(mcp.call("listTenant"))
+    assert message.startswith("The Stellar Cyber API at http://127.0.0.1:")
+    assert message.endswith("answered 503 when asked to get an access token; retrying in a minute may help.")
+    row = PublicApiAccess.objects.get(source="MCP", tool="listTenant")
+    assert row.outcome == "tool_error" and row.http_status == 200
+    assert _MCP_GATEWAY_KEY not in message and "Traceback" not in Path(mcp_over_down_upstream.log_path).read_text()
+
+
+def test_one_pooled_client_per_configuration():
+    config = UpstreamConfig(url="http://127.0.0.1:1", api_key="k")
+    try:
+        assert client_for(config) is client_for(UpstreamConfig(url="http://127.0.0.1:1", api_key="k"))
+    finally:
+        release(config)
