@@ -69,8 +69,8 @@ class PublicApiView(APIView):
     throttle_classes: list = []
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
-    # The Public API endpoint this view serves, as the audit log names it, e.g. "GET /connect/api/v1/cases".
-    endpoints: dict[str, str] = {}
+    # The path this view serves, as the audit log names it after the method ("GET /connect/api/v1/cases").
+    route = ""
 
     # --- request life cycle ----------------------------------------------------------------------
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -161,7 +161,7 @@ class PublicApiView(APIView):
                 api_key=principal.api_key if principal else None,
                 key_public_id=getattr(principal.api_key, "public_id", "") if principal else
                 getattr(django_request, "audit_key_public_id", ""),
-                endpoint=self.endpoints.get(request.method, f"{request.method} {request.path}"),
+                endpoint=f"{request.method} {self.route}",
                 arguments=arguments,
                 outcome=_outcome(status),
                 error=getattr(self, "error_message", "") if status >= 400 else "",

@@ -54,14 +54,14 @@ class AccessTokenView(PublicApiView):
     {"access_token", "exp" (epoch seconds)} plus token_type, expires_in and expires_at."""
 
     authentication_classes = [ApiKeyOnlyAuthentication]
-    endpoints = {"POST": "POST /connect/api/v1/access_token"}
+    route = "/connect/api/v1/access_token"
 
     def post(self, request: Request) -> Response:
         return Response(access_token_issue(api_key=self.principal.api_key))
 
 
 class CasesView(PublicApiView):
-    endpoints = {"GET": "GET /connect/api/v1/cases"}
+    route = "/connect/api/v1/cases"
 
     def get(self, request: Request) -> Response:
         params = parse_case_list(request.query_params)
@@ -75,7 +75,7 @@ class CasesView(PublicApiView):
 
 
 class CaseView(PublicApiView):
-    endpoints = {"GET": "GET /connect/api/v1/cases/{id}", "PUT": "PUT /connect/api/v1/cases/{id}"}
+    route = "/connect/api/v1/cases/{id}"
 
     def get(self, request: Request, case_id: str) -> Response:
         self.audit_cases.add(case_id)
@@ -143,7 +143,7 @@ class CaseSectionView(PublicApiView):
     SECTIONS = ("alerts", "comments", "observables", "activities", "scores", "summary", "ai_summary", "assignees")
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        self.endpoints = {"GET": f"GET /connect/api/v1/cases/{{id}}/{kwargs['section']}"}
+        self.route = f"/connect/api/v1/cases/{{id}}/{kwargs['section']}"
         super().initial(request, *args, **kwargs)
 
     def get(self, request: Request, case_id: str, section: str) -> Response:
@@ -221,7 +221,7 @@ class AlertSearchView(PublicApiView):
     extension, `ext` {cust_id, case_id, ai_summary}. Tenant-limited keys search their own tenants (the
     platform refuses them outright)."""
 
-    endpoints = {"GET": "GET /connect/api/data/{index}/_search"}
+    route = "/connect/api/data/{index}/_search"
 
     def get(self, request: Request, index: str) -> Response:
         started = time.perf_counter()
@@ -252,7 +252,7 @@ class TenantsView(PublicApiView):
     """GET /connect/api/v1/tenants[?fields=cust_id,cust_name,...]: the key's tenants. Besides cust_id,
     cust_name, tgrp_name and created_at (epoch ms), each carries case_count and open_case_count."""
 
-    endpoints = {"GET": "GET /connect/api/v1/tenants"}
+    route = "/connect/api/v1/tenants"
 
     def get(self, request: Request) -> Response:
         tenants = store.list_tenants(self.principal.tenants)
@@ -272,7 +272,7 @@ class TenantView(PublicApiView):
     """GET /connect/api/v1/tenants/{cust_id}: the tenant, its attributes, case_count and open_cases
     {total, by_severity, by_status}."""
 
-    endpoints = {"GET": "GET /connect/api/v1/tenants/{id}"}
+    route = "/connect/api/v1/tenants/{id}"
 
     def get(self, request: Request, cust_id: str) -> Response:
         self.audit_tenants.add(cust_id)
