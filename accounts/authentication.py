@@ -13,11 +13,13 @@ A request without any credential is refused but not counted: it guesses nothing.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.utils import timezone
 
 from accounts.exceptions import AuthenticationFailed
@@ -28,6 +30,8 @@ from accounts.services import api_key_touch_last_used
 from accounts.tokens import access_token_public_id, access_token_verify, looks_like_access_token
 
 __all__ = ["AuthenticationFailed", "authenticate_bearer"]
+
+logger = logging.getLogger("accounts")
 
 # Compared against when the public id is unknown, so that case costs the same digest work.
 _UNKNOWN_KEY_DIGEST = "0" * 64
@@ -75,7 +79,11 @@ def _resolve(credential: str) -> Principal:
         raise _Refused
     if key is None or not key_is_usable(key, now):
         raise _Refused
-    api_key_touch_last_used(key=key, now=now)
+    try:
+        api_key_touch_last_used(key=key, now=now)
+    except DatabaseError:
+        # "Last used" is a convenience: a busy or read-only database must not refuse a valid key.
+        logger.warning("could not record last use of API key %s", key.public_id, exc_info=True)
     return Principal(
         user=key.user,
         api_key=key,

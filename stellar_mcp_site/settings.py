@@ -83,6 +83,7 @@ WSGI_APPLICATION = "stellar_mcp_site.wsgi.application"
 
 # --- Database -----------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+SQLITE_BUSY_TIMEOUT_MS = env.int("SQLITE_BUSY_TIMEOUT_MS", default=20_000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn workers share one file: WAL lets readers run beside the writer, the busy
     # timeout makes a writer wait for the lock instead of failing, and IMMEDIATE transactions take
@@ -91,11 +92,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
             "init_command": (
                 "PRAGMA journal_mode=WAL;"
                 "PRAGMA synchronous=NORMAL;"
-                "PRAGMA busy_timeout=20000;"
+                f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS};"
                 "PRAGMA cache_size=-65536;"
                 "PRAGMA temp_store=MEMORY;"
                 "PRAGMA mmap_size=268435456;"
@@ -203,7 +204,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # RequestLogMiddleware already writes one line per request; Django's own 4xx warnings would
     # double every refused MCP request.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "django.request": {"level": "ERROR"}},
+    # httpx logs every upstream call with its query string at INFO; cases.upstream logs what matters.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django.request": {"level": "ERROR"},
+                "httpx": {"level": "WARNING"}},
 }
 
 # --- REST framework (the Stellar-compatible Public API) -----------------------------------------
