@@ -1,0 +1,265 @@
+"""Helpers shared by the HTTP benchmarks: the seeded database, Django setup, servers and load clients.
+
+- `prepare_database` seeds the demo data once (SQLite file in benchmarks/out/, or any DATABASE_URL);
+- `django_setup` points this process at it;
+- `start_gunicorn` / `start_process` run a server on a free loopback port until `stop` is called;
+- `run_load` drives it with N client processes (httpx, one POST per call, keep-alive whenever the
+  server keeps the connection open) for a fixed time and returns throughput and latency percentiles.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+LEGACY_VERSION = "2025-11-25"
+MODERN_VERSION = "2026-07-28"
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 20) -> float:
+    """Median wall time of `fn()` in milliseconds over `repeat` calls (after `warmup` unmeasured ones)."""
+    for _ in range(warmup):
+        fn()
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def database_url(cases: int, url: str | None = None, db: Path | None = None) -> str:
+    """The DATABASE_URL a benchmark uses: the given one, or the seeded SQLite file for `cases`."""
+    if url:
+        return url
+    return f"sqlite:///{db or OUT / f'demo-{cases}.sqlite3'}"
+
+
+def prepare_database(cases: int, url: str) -> None:
+    """Migrate and seed `cases` demo cases once. A SQLite file that exists is taken as seeded; another
+    database is seeded when it holds no case yet."""
+    env = {**os.environ, "DATABASE_URL": url, "DEMO_ADMIN_PASSWORD": "bench-admin-password",
+           "DEMO_ANALYST_PASSWORD": "bench-analyst-password"}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*manage, "createcachetable"], cwd=ROOT, env=env, check=True)
+    probe = subprocess.run(
+        [*manage, "shell", "-c", "from cases.models import Case; print(Case.objects.exists())"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    )
+    if probe.stdout.strip().endswith("True"):
+        return
+    print(f"seeding {cases} cases into {url} (once) ...", flush=True)
+    subprocess.run([*manage, "seed_demo", "--cases", str(cases), "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def django_setup(url: str, settings_module: str = "stellar_mcp_site.settings") -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    import django
+
+    django.setup()
+
+
+def benchmark_key(name: str = "benchmark") -> str:
+    """A fresh read-only-scope-agnostic key of the demo root user (soc-admin), as a client would hold it."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.services import api_key_create
+
+    user = get_user_model().objects.get(username="soc-admin")
+    _, key = api_key_create(user=user, name=name)
+    return key
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_process(name: str, argv: list[str], url: str, env: dict[str, str], log: Path | None = None) -> Server:
+    """Start a server and wait until its port accepts connections (and a moment for its other workers)."""
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (kept open for the child)
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(name, url, process)
+    port = int(url.split("/", 3)[2].rsplit(":", 1)[1])
+    for _ in range(300):
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode} (log: {log})")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            time.sleep(2)  # every worker imports Django; the first to listen is not the last to be ready
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{name} did not start (log: {log})")
+
+
+def start_gunicorn(name: str, url_path: str, *, database: str, workers: int,
+                   settings_module: str = "stellar_mcp_site.settings", extra_env: dict[str, str] | None = None,
+                   log: Path | None = None) -> Server:
+    """gunicorn with the product's configuration (sync workers) on a free loopback port.
+
+    Per-key rate limits are off unless `extra_env` sets them: one benchmark key makes thousands of calls
+    a minute, far over the default budget of 600.
+    """
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database, "HOST": "127.0.0.1", "PORT": str(port),
+           "WEB_CONCURRENCY": str(workers), "DJANGO_SETTINGS_MODULE": settings_module,
+           "MCP_CALLS_PER_MINUTE": "0", "MCP_WRITE_CALLS_PER_MINUTE": "0", **(extra_env or {})}
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "stellar_mcp_site/gunicorn.conf.py"),
+            "stellar_mcp_site.wsgi"]
+    return start_process(name, argv, f"http://127.0.0.1:{port}{url_path}", env, log)
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+
+def tools_call_request(tool: str, arguments: dict, key: str, *, wire: str = "legacy",
+                       rpc_id: int = 1) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of one tools/call POST, as a stateless client sends it on either protocol era."""
+    params: dict[str, Any] = {"name": tool, "arguments": arguments}
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
+               "Accept": "application/json, text/event-stream"}
+    if wire == "modern":
+        params["_meta"] = {"io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+                           "io.modelcontextprotocol/clientCapabilities": {}}
+        headers.update({"MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": "tools/call", "Mcp-Name": tool})
+    else:
+        headers["MCP-Protocol-Version"] = LEGACY_VERSION
+    body = json.dumps({"jsonrpc": "2.0", "id": rpc_id, "method": "tools/call", "params": params}).encode()
+    return body, headers
+
+
+def response_ok(status: int, content: bytes, *, full: bool) -> bool:
+    """A 200 carrying a JSON-RPC result that is not a tool error. `full` parses the JSON; otherwise a
+    byte search (the client's CPU is the servers' CPU on a small machine, and a 25 KB parse is not free)."""
+    if status != 200:
+        return False
+    if full:
+        message = json.loads(content)
+        return "result" in message and not message["result"].get("isError")
+    head = content[:80]
+    return b'"result"' in head and b'"isError":true' not in content and b'"isError": true' not in content
+
+
+def _client_loop(url: str, body: bytes, headers: dict[str, str], start_at: float, seconds: float, queue) -> None:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    first_error = ""
+    with httpx.Client(timeout=60) as http:
+        for _ in range(3):  # warm-up, fully checked: connection, server-side caches
+            response = http.post(url, content=body, headers=headers)
+            if not response_ok(response.status_code, response.content, full=True):
+                errors += 1
+                first_error = first_error or f"{response.status_code} {response.text[:300]}"
+        while time.time() < start_at:
+            time.sleep(0.001)
+        deadline = time.perf_counter() + seconds
+        while True:
+            started = time.perf_counter()
+            if started >= deadline:
+                break
+            try:
+                response = http.post(url, content=body, headers=headers)
+                ok = response_ok(response.status_code, response.content, full=False)
+            except httpx.HTTPError as exc:
+                ok, response = False, None
+                first_error = first_error or repr(exc)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if not ok:
+                errors += 1
+                if response is not None:
+                    first_error = first_error or f"{response.status_code} {response.text[:300]}"
+    queue.put((latencies, errors, first_error))
+
+
+@dataclass
+class LoadResult:
+    rps: float
+    p50: float
+    p99: float
+    n: int
+    errors: int
+    first_error: str
+    load1: float  # 1-minute load average when the run ended
+
+
+def run_load(url: str, body: bytes, headers: dict[str, str], clients: int, seconds: float) -> LoadResult:
+    """`clients` processes POST the same request back to back for `seconds`, all starting together."""
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    start_at = time.time() + 1.0 + 0.05 * clients
+    procs = [ctx.Process(target=_client_loop, args=(url, body, headers, start_at, seconds, queue))
+             for _ in range(clients)]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    latencies = [x for lat, _, _ in results for x in lat]
+    return LoadResult(
+        rps=len(latencies) / seconds, p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99),
+        n=len(latencies), errors=sum(e for _, e, _ in results),
+        first_error=next((f for _, _, f in results if f), ""), load1=os.getloadavg()[0],
+    )
+
+
+def machine_line() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores ({model}), Python {sys.version.split()[0]}, load average {load}"
