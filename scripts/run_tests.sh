@@ -17,6 +17,14 @@ fi
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?
+# The MCP tool suite a second time with STELLAR_BACKEND=upstream: the server behind /mcp/ reaches the
+# data through the Stellar-compatible Public API of a second live instance (tests/conftest.py). Only on
+# a full run: arguments select tests of the first pass.
+if [ $# -eq 0 ]; then
+  STELLAR_TEST_BACKEND=upstream .venv/bin/python -m pytest -q tests/test_tools_*.py tests/test_sample_queries.py
+  upstream_status=$?
+  [ $status -eq 0 ] && status=$upstream_status
+fi
 set -e
 # pytest exits 5 when no test ran; that is a failure of the suite, not a pass.
 exit $status
