@@ -89,7 +89,7 @@ def django_setup(url: str, settings_module: str = "stellar_mcp_site.settings") -
 
 
 def benchmark_key(name: str = "benchmark") -> str:
-    """A fresh read-only-scope-agnostic key of the demo root user (soc-admin), as a client would hold it."""
+    """A fresh API key (default scope) of the demo root user soc-admin, as a client would hold it."""
     from django.contrib.auth import get_user_model
 
     from accounts.services import api_key_create
