@@ -156,8 +156,11 @@ def _handle(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=202)
 
     # A write and its audit row commit together: a worker killed between the two must not leave a
-    # change nobody can account for. Reads run outside any transaction (no lock on SQLite).
-    with transaction.atomic() if _is_write_call(envelope) else nullcontext():
+    # change nobody can account for. Reads run outside any transaction (no lock on SQLite). With the
+    # upstream backend the change is made on the remote platform, which no local transaction covers:
+    # holding the database's write lock across that HTTP call would only stall every other writer.
+    local_write = _is_write_call(envelope) and settings.STELLAR_BACKEND != "upstream"
+    with transaction.atomic() if local_write else nullcontext():
         return _dispatch(request, envelope, principal, switches, rid=rid, ip=ip, started=started)
 
 
