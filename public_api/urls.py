@@ -21,4 +21,5 @@ urlpatterns = [
     re_path(r"^data/(?P<index>[^/]+)/_search/?$", views.AlertSearchView.as_view(), name="public-api-search"),
     re_path(r"^v1/tenants/?$", views.TenantsView.as_view(), name="public-api-tenants"),
     re_path(r"^v1/tenants/(?P<cust_id>[^/]+)/?$", views.TenantView.as_view(), name="public-api-tenant"),
+    re_path(r"", views.UnknownEndpointView.as_view(), name="public-api-unknown"),
 ]

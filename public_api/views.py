@@ -277,3 +277,15 @@ class TenantView(PublicApiView):
     def get(self, request: Request, cust_id: str) -> Response:
         self.audit_tenants.add(cust_id)
         return data(store.get_tenant(self.principal.tenants, cust_id))
+
+
+class UnknownEndpointView(PublicApiView):
+    """Any other path under /connect/api/: a JSON 404 (after authentication), audited like the rest."""
+
+    route = "/connect/api/<unknown>"
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.audit_arguments = {"path": request.path[:200]}
+        raise ApiError(404, "not_found", "No such Public API endpoint: see /connect/api/v1/cases, /tenants, /data/{index}/_search.")
+
+    post = put = patch = delete = get

@@ -180,6 +180,14 @@ def test_other_tenants_objects_are_404_like_missing_ones(w, client):
     assert client.get(f"{API}/v1/tenants/{w.globex.cust_id}", **bearer(w.ana_key)).status_code == 404
 
 
+def test_unknown_endpoints_are_json_404s(w, client):
+    for method, path in ((client.get, "/v1/cases/x/unknown"), (client.post, "/v1/nothing"), (client.get, "/v2/cases")):
+        response = method(f"{API}{path}", **bearer(w.ana_key))
+        assert response.status_code == 404 and response.json()["error"] == "not_found"
+    assert client.get(f"{API}/v1/nothing").status_code == 401
+    assert PublicApiAccess.objects.filter(endpoint="GET /connect/api/<unknown>").count() == 3
+
+
 def test_get_case(w, client):
     body = client.get(f"{API}/v1/cases/{w.case.stellar_id}/", **bearer(w.ana_key)).json()
     assert set(body) == {"data"}

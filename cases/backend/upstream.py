@@ -21,6 +21,7 @@ What the platform does not have, and how this backend copes (all documented in t
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import asdict
 from typing import Any
@@ -71,15 +72,17 @@ class _CaseTenants:
     def __init__(self, size: int = 10_000) -> None:
         self._map: OrderedDict[str, str] = OrderedDict()
         self._size = size
+        self._lock = threading.Lock()
 
     def get(self, case_id: str) -> str | None:
         return self._map.get(case_id)
 
     def put(self, case_id: str, cust_id: str | None) -> None:
         if case_id and cust_id:
-            self._map[case_id] = cust_id
-            if len(self._map) > self._size:
-                self._map.popitem(last=False)
+            with self._lock:
+                self._map[case_id] = cust_id
+                if len(self._map) > self._size:
+                    self._map.popitem(last=False)
 
 
 class UpstreamBackend:
