@@ -33,7 +33,12 @@ Usage (not part of `make test`; figures depend on the machine and on what else r
 
     .venv/bin/python benchmarks/compare_sdk.py [--seconds 10] [--clients 1,8,32] [--workers 5]
         [--ref-workers 1] [--wire legacy] [--cases 100000 | --database-url URL] [--repeat 500]
-        [--profile 500] [--skip-load]
+        [--profile 500] [--skip-load] [--ours-env NAME=VALUE ...] [--variant-env NAME=VALUE ...]
+
+--ours-env NAME=VALUE changes our server's environment (and this process's, for the breakdown and
+the profile); --variant-env NAME=VALUE runs a second copy of ours with that environment in the same
+rounds, as a what-if for a setting, e.g. persistent SQLite connections:
+--variant-env DATABASE_URL=sqlite:///$PWD/benchmarks/out/demo-100000.sqlite3?conn_max_age=600
 
 Per-key rate limits are switched off in the servers (one benchmark key makes thousands of calls a
 minute, far over the default 600); the cost of the check is measured in the breakdown instead.
@@ -89,14 +94,18 @@ def plan_arguments() -> dict[str, dict[str, Any]]:
 # --- servers --------------------------------------------------------------------------------------
 
 
-def start_servers(args, database: str, logs: Path) -> dict[str, Server]:
+def start_servers(args, database: str, ours_env: dict[str, str], logs: Path) -> dict[str, Server]:
     servers: dict[str, Server] = {}
     try:
         servers["ours"] = start_gunicorn("ours", "/mcp/", database=database, workers=args.workers,
-                                         log=logs / "ours.log")
+                                         extra_env=ours_env, log=logs / "ours.log")
         servers["ceiling"] = start_gunicorn("ceiling", "/ceiling/", database=database, workers=args.workers,
                                             settings_module="benchmarks.ceiling_settings",
                                             log=logs / "ceiling.log")
+        if args.variant_env:
+            variant = dict(e.split("=", 1) for e in args.variant_env)
+            servers["variant"] = start_gunicorn("variant", "/mcp/", database=database, workers=args.workers,
+                                                extra_env={**ours_env, **variant}, log=logs / "variant.log")
         port = free_port()
         env = {**os.environ, "DATABASE_URL": database, "DJANGO_SETTINGS_MODULE": "stellar_mcp_site.settings",
                "REFERENCE_SYNC": args.ref_sync, "PYTHONPATH": str(ROOT)}
@@ -140,6 +149,17 @@ def check_answers(servers: dict[str, Server], plan: dict[str, dict], key: str) -
 # --- load -----------------------------------------------------------------------------------------
 
 
+def warm_up(servers: dict[str, Server], plan: dict[str, dict], key: str, workers: int) -> None:
+    """Every worker of every server answers each request a few times before anything is measured."""
+    for tool, arguments in plan.items():
+        body, headers = tools_call_request(tool, arguments, key)
+        for name in ("ours", "sdk", "variant"):
+            if name in servers:
+                run_load(servers[name].url, body, headers, workers + 1, 1.5)
+    body, headers = tools_call_request("listTenant", {}, key)
+    run_load(servers["ceiling"].url, body, headers, workers + 1, 1.5)
+
+
 def fmt(r: LoadResult | None) -> str:
     if r is None:
         return f"{'':>7} {'':>7} {'':>7} {'':>4}"
@@ -172,7 +192,14 @@ def run_comparison(args, servers: dict[str, Server], plan: dict[str, dict], key:
                 ceiling = results[(wire, "ceiling", "", clients)]
                 print(f"{LABELS[tool]:34} {clients:>7} {fmt(ours)} {fmt(sdk)} {ours.rps / sdk.rps:>5.2f}x "
                       f"{ours.rps / ceiling.rps:>5.2f}x {max(ours.load1, sdk.load1):>6.2f}", flush=True)
-                for name, r in (("ours", ours), ("SDK", sdk)):
+                checked = [("ours", ours), ("SDK", sdk)]
+                if "variant" in servers:
+                    v = run_load(servers["variant"].url, body, headers, clients, args.seconds)
+                    results[(wire, "variant", tool, clients)] = v
+                    checked.append(("variant", v))
+                    print(f"{'  variant: ' + ' '.join(args.variant_env):34.34} {clients:>7} {fmt(v)} {'':>30} "
+                          f"{v.rps / sdk.rps:>5.2f}x {v.rps / ceiling.rps:>5.2f}x {v.load1:>6.2f}", flush=True)
+                for name, r in checked:
                     if r.first_error:
                         print(f"    {name} first error: {r.first_error[:300]}")
         if 8 in clients_list:
@@ -180,7 +207,11 @@ def run_comparison(args, servers: dict[str, Server], plan: dict[str, dict], key:
             for tool in args.tools.split(","):
                 ratio = results[(wire, "ours", tool, 8)].rps / results[(wire, "sdk", tool, 8)].rps
                 verdict = "met" if ratio >= GOAL[tool] else "NOT met"
-                print(f"  {LABELS[tool]:32} {ratio:5.2f}x (goal {GOAL[tool]:.1f}x): {verdict}")
+                line = f"  {LABELS[tool]:32} {ratio:5.2f}x (goal {GOAL[tool]:.1f}x): {verdict}"
+                if "variant" in servers:
+                    v_ratio = results[(wire, "variant", tool, 8)].rps / results[(wire, "sdk", tool, 8)].rps
+                    line += f"; variant {v_ratio:5.2f}x: {'met' if v_ratio >= GOAL[tool] else 'NOT met'}"
+                print(line)
     return results
 
 
@@ -321,14 +352,21 @@ PROFILE_SPOTS = [
 ]
 
 
-def profile(key: str, plan: dict[str, dict], n: int) -> None:
+CALLS_PER_PROFILE_KEY = 50
+
+
+def profile(plan: dict[str, dict], n: int) -> None:
+    """`n` requests through the WSGI application gunicorn runs, under cProfile. Rate limits are on (the
+    settings' budget); a fresh key every 50 calls keeps each one a typical, not a saturated, caller."""
     from django.core.handlers.wsgi import WSGIHandler
 
     app = WSGIHandler()
-    requests = [tools_call_request(t, plan[t], key) for t in ("listCases", "getCaseDetail")]
+    keys = [benchmark_key(f"compare_sdk-profile-{i}") for i in range((20 + 2 * n) // CALLS_PER_PROFILE_KEY + 1)]
+    requests = [[tools_call_request(t, plan[t], key) for t in ("listCases", "getCaseDetail")] for key in keys]
+    counter = iter(range(10**9))
 
     def one(i: int) -> None:
-        body, headers = requests[i % len(requests)]
+        body, headers = requests[next(counter) // CALLS_PER_PROFILE_KEY][i % 2]
         environ = {
             "REQUEST_METHOD": "POST", "PATH_INFO": "/mcp/", "SCRIPT_NAME": "", "QUERY_STRING": "",
             "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
@@ -403,11 +441,20 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=500, help="iterations of each in-process measurement")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="profile N in-process requests")
     parser.add_argument("--skip-load", action="store_true", help="only the breakdown (and --profile)")
+    parser.add_argument("--variant-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="also run a variant of our server with this extra environment, measured in the same "
+                             "rounds (a what-if for a suggested setting); repeatable")
+    parser.add_argument("--ours-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment of our server, to try a setting (e.g. CACHE_URL=..., or "
+                             "DATABASE_URL=sqlite:///...?conn_max_age=600); repeatable")
     args = parser.parse_args()
 
     database = database_url(args.cases, args.database_url)
     prepare_database(args.cases, database)
-    django_setup(database)
+    ours_env = dict(e.split("=", 1) for e in args.ours_env)
+    # The in-process parts and the profile run with our server's settings, experiments included.
+    os.environ.update({k: v for k, v in ours_env.items() if k != "DATABASE_URL"})
+    django_setup(ours_env.get("DATABASE_URL", database))
     # The request log goes to stderr; keep its cost, drop its output.
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):
@@ -420,16 +467,19 @@ def main() -> int:
     print(f"database: {connection.vendor} ({database.split('@')[-1]}); ours: gunicorn {args.workers} sync "
           f"workers; SDK: uvicorn {args.ref_workers} worker(s), {args.ref_sync}; ceiling: gunicorn "
           f"{args.workers} sync workers")
+    if args.ours_env:
+        print(f"ours with: {' '.join(args.ours_env)}")
 
     parts = breakdown(plan, key, args.repeat)
     results: dict = {}
     if not args.skip_load:
         logs = OUT / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        servers = start_servers(args, database, logs)
+        servers = start_servers(args, database, ours_env, logs)
         try:
             for note in check_answers(servers, plan, key):
                 print("check: " + note)
+            warm_up(servers, plan, key, args.workers)
             results = run_comparison(args, servers, plan, key)
         finally:
             for server in servers.values():
@@ -437,7 +487,7 @@ def main() -> int:
     ceiling = results.get(("legacy", "ceiling", "", 1))
     print_breakdown(parts, results, ceiling.p50 if ceiling else None)
     if args.profile:
-        profile(benchmark_key("compare_sdk-profile"), plan, args.profile)
+        profile(plan, args.profile)
     print(f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
