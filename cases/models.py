@@ -131,6 +131,10 @@ class Case(models.Model):
             models.Index(fields=["tenant", "status", "severity_rank"], name="case_tenant_status_sev"),
             models.Index(fields=["assignee", "status"], name="case_assignee_status"),
             models.Index(fields=["score", "id"], name="case_score"),
+            # Pages sorted by severity, across tenants and within one, without sorting every case.
+            models.Index(fields=["severity_rank", "id"], name="case_severity"),
+            models.Index(fields=["tenant", "severity_rank", "id"], name="case_tenant_severity"),
+            # `search` and `name` on PostgreSQL: the trigram GIN indexes of migration 0002 (none on SQLite).
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(score__gte=0) & models.Q(score__lte=100), name="case_score_0_100"),

@@ -104,9 +104,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    # django-environ leaves a percent-encoded unix-socket directory (postgres://u@%2Frun%2Fpg/db) encoded.
-    if DATABASES["default"].get("HOST", "").upper().startswith("%2F"):
-        DATABASES["default"]["HOST"] = unquote(DATABASES["default"]["HOST"])
+    # A unix-socket directory may come percent-encoded (postgres://u@%2Frun%2Fpg/db), which django-environ
+    # leaves encoded, or as a query (postgres://u@/db?host=/run/pg&port=5433), which it puts in OPTIONS
+    # where psycopg finds it but `dbshell` does not: both end up in HOST and PORT.
+    _db = DATABASES["default"]
+    if _db.get("HOST", "").upper().startswith("%2F"):
+        _db["HOST"] = unquote(_db["HOST"])
+    if not _db.get("HOST") and "host" in _db.get("OPTIONS", {}):
+        _db["HOST"] = str(_db["OPTIONS"].pop("host"))
+        _db["PORT"] = str(_db["OPTIONS"].pop("port", _db.get("PORT") or ""))
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
