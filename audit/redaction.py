@@ -75,6 +75,8 @@ def cut(text: str, limit: int) -> str:
 
 def redact_text(text: str, limit: int = MAX_STRING) -> str:
     """A string with keys and token-like runs replaced, then cut to `limit` characters."""
+    # PostgreSQL text and jsonb cannot hold U+0000: the row would not be written at all.
+    text = text.replace("\x00", "<U+0000>")
     text = _API_KEY.sub(REDACTED, text)
     text = _TOKEN_RUN.sub(_redact_token, text)
     return cut(text, limit)
