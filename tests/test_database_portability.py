@@ -1,11 +1,17 @@
 """What must not depend on the database: `search` and `name` return the same cases on SQLite and
 PostgreSQL (checked against a plain-Python model of their meaning), PostgreSQL answers them from its
-trigram indexes, and a NUL character, which PostgreSQL cannot store, is refused the same way everywhere."""
+trigram indexes, a NUL character, which PostgreSQL cannot store, is refused the same way everywhere, and
+a PostgreSQL reached through a unix socket is configured from either spelling of its URL."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
+import environ
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +22,7 @@ from audit.models import PublicApiAccess
 from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
 from cases.models import Case, build_search_text
+from tests.conftest import ROOT, database_url_for
 from tests.factories import ROOT_SCOPE, make_case, make_tenant, make_user
 from tests.mcp_helpers import RawMcp
 
@@ -121,3 +128,19 @@ def test_a_nul_character_in_tool_arguments_is_refused_and_audited(live_url):
     # An unknown tool's name is recorded the same way.
     assert raw.call("list\x00Cases")["error"]["code"] == -32602
     assert PublicApiAccess.objects.get(tool="list<U+0000>Cases").error == "Unknown tool: list<U+0000>Cases"
+
+
+@pytest.mark.parametrize("url", [
+    "postgres://stellar@/stellar?host=/srv/pg%20run&port=5433",
+    "postgres://stellar@%2Fsrv%2Fpg%20run:5433/stellar",
+])
+def test_a_unix_socket_database_url_ends_up_in_host_and_port(url):
+    # Settings are read once per process: read them in a fresh one.
+    code = "import json; from stellar_mcp_site import settings as s; print(json.dumps(s.DATABASES['default']))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "DATABASE_URL": url},
+                         capture_output=True, text=True, check=True).stdout
+    db = json.loads(out.strip().splitlines()[-1])
+    assert (db["HOST"], str(db["PORT"]), db["NAME"], db.get("OPTIONS", {})) == ("/srv/pg run", "5433", "stellar", {})
+    # The live server gets the same database from the URL the tests hand it.
+    again = environ.Env.db_url_config(database_url_for(db))
+    assert again["OPTIONS"] == {"host": "/srv/pg run", "port": 5433} and again["NAME"] == "stellar"
