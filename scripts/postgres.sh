@@ -78,6 +78,7 @@ cmd_start() {
   mkdir -p "$dir"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
   chmod 700 "$dir"
+  as_owner test -w "$dir" || die "the postgres user cannot reach $dir (a parent directory is not searchable by others)"
   # Two starts at once (two test runs) must not both initdb or both pick a port.
   exec 9>"$dir.lock"
   timeout 120 flock 9 || die "timed out waiting for the lock on $dir"
