@@ -22,10 +22,11 @@ import pytest
 
 from accounts.keys import generate_key, key_digest, parse_public_id
 from accounts.models import ApiKey
+from accounts.principal import TenantScope
 from accounts.services import api_key_create, api_key_revoke
 from accounts.tokens import access_token_encode
 from audit.models import PublicApiAccess
-from cases.backend import CaseQuery, UpstreamUnavailable
+from cases.backend import CaseQuery, NotFound, UpstreamUnavailable
 from cases.backend.upstream import UpstreamBackend
 from cases.backend.upstream_client import Token, UpstreamConfig, client_for, release, tokens
 from tests.conftest import PUBLIC_API_ENV, LiveServer, free_port
@@ -238,6 +239,9 @@ def test_unreachable_and_unconfigured(transactional_db, configs):
     with pytest.raises(UpstreamUnavailable) as exc:
         UpstreamBackend(configs("", "")).list_tenants(ROOT_SCOPE)
     assert exc.value.retryable is False and "set STELLAR_URL and STELLAR_API_KEY" in exc.value.message
+    with pytest.raises(UpstreamUnavailable) as exc:
+        UpstreamBackend(configs("acme.stellarcyber.cloud", "sk-stellar-x")).list_tenants(ROOT_SCOPE)
+    assert exc.value.retryable is False and "STELLAR_URL must be the platform's address" in exc.value.message
 
 
 # --- TLS and proxy --------------------------------------------------------------------------------------
@@ -382,3 +386,53 @@ def test_one_pooled_client_per_configuration():
         assert client_for(config) is client_for(UpstreamConfig(url="http://127.0.0.1:1", api_key="k"))
     finally:
         release(config)
+
+
+class _OddPlatform(BaseHTTPRequestHandler):
+    """A stand-in for a platform (or a proxy in front of one) that answers in unexpected shapes."""
+
+    answers: dict[str, tuple[int, str, bytes]] = {}
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = urlsplit(self.path).path
+        if path == "/connect/api/v1/access_token":
+            status, kind, body = 200, "application/json", b'{"access_token": "t0k3n-odd-platform", "exp": 9999999999}'
+        else:
+            status, kind, body = self.answers.get(path, (404, "text/html", b"<h1>Not Found</h1>"))
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_unexpected_answers_are_clear_errors_not_crashes(configs):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OddPlatform)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    case_id = "0123456789abcdef01234567"
+    _OddPlatform.answers = {
+        "/connect/api/v1/cases": (200, "application/json", b'{"data": {"cases": "none", "total": 1}}'),
+        f"/connect/api/v1/cases/{case_id}": (200, "application/json", b'{"data": ["not", "a", "case"]}'),
+        "/connect/api/v1/tenants": (200, "text/html", b"<html>Gateway login</html>"),
+        "/connect/api/data/aella-ser-*/_search": (200, "application/json", b'{"hits": {"hits": [1, {"_id": 2}]}}'),
+    }
+    try:
+        backend = UpstreamBackend(configs(f"http://127.0.0.1:{server.server_port}", "sk-stellar-k", max_retries=0))
+        with pytest.raises(UpstreamUnavailable, match="without data.cases"):
+            backend.list_cases(ROOT_SCOPE, CaseQuery())
+        with pytest.raises(NotFound, match=f"No case with _id {case_id}"):
+            backend.get_case(ROOT_SCOPE, case_id=case_id)
+        with pytest.raises(UpstreamUnavailable, match="something that is not JSON"):
+            backend.list_tenants(ROOT_SCOPE)
+        with pytest.raises(NotFound, match="No alert with id"):
+            backend.get_alert(TenantScope(all_tenants=False, cust_ids=frozenset({"a" * 32})), "x")
+        with pytest.raises(NotFound):  # the platform's 404 for the section
+            backend.list_case_observables(ROOT_SCOPE, case_id)
+    finally:
+        server.shutdown()

@@ -207,7 +207,8 @@ class UpstreamBackend:
             raise self._refused(exc, "list cases") from None
         data = body.get("data") if isinstance(body, dict) else None
         rows = data.get("cases") if isinstance(data, dict) else None
-        if not isinstance(rows, list):
+        rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else None
+        if rows is None:
             raise UpstreamUnavailable(
                 f"The Stellar Cyber API at {self.config.host} answered the case list without data.cases; "
                 f"retrying later may help."
@@ -257,8 +258,10 @@ class UpstreamBackend:
             if exc.status == 403:
                 raise missing from None
             raise self._refused(exc, "find a case by number") from None
-        rows = ((body.get("data") or {}).get("cases") or []) if isinstance(body, dict) else []
-        rows = [r for r in rows if r.get("ticket_id") == ticket_id and scope.allows(r.get("cust_id") or "")]
+        data = body.get("data") if isinstance(body, dict) else None
+        rows = data.get("cases") if isinstance(data, dict) else None
+        rows = [r for r in rows if isinstance(r, dict) and r.get("ticket_id") == ticket_id
+                and scope.allows(r.get("cust_id") or "")] if isinstance(rows, list) else []
         if not rows:
             raise missing
         case = rows[0]
@@ -291,7 +294,7 @@ class UpstreamBackend:
                     f"The Stellar Cyber API at {self.config.host} answered the case's alerts without data.docs; "
                     f"retrying later may help."
                 )
-            hits.extend(docs)
+            hits.extend(d for d in docs if isinstance(d, dict))
             if isinstance(data.get("total"), int):
                 total = data["total"]
             if len(docs) < want:
@@ -420,7 +423,9 @@ class UpstreamBackend:
                     retryable=False,
                 ) from None
             raise self._refused(exc, "search alerts") from None
-        hits = ((body.get("hits") or {}).get("hits") or []) if isinstance(body, dict) else []
+        found = body.get("hits") if isinstance(body, dict) else None
+        hits = found.get("hits") if isinstance(found, dict) else None
+        hits = hits if isinstance(hits, list) else []
         visible = [h for h in hits if isinstance(h, dict) and scope.allows(hit_tenant(h) or "")]
         by_uuid = [h for h in visible if (h.get("_source") or {}).get("stellar_uuid") == alert_id]
         if by_uuid:
@@ -449,7 +454,8 @@ class UpstreamBackend:
     def _count_cases(self, cust_id: str, **filters: str) -> int:
         params = {"tenantid": cust_id, "FROM~created_at": 0, "limit": 1, **filters}
         body = self._get(CASES, what="count a tenant's cases", params=params)
-        total = ((body.get("data") or {}).get("total")) if isinstance(body, dict) else None
+        data = body.get("data") if isinstance(body, dict) else None
+        total = data.get("total") if isinstance(data, dict) else None
         return total if isinstance(total, int) else 0
 
     def list_tenants(self, scope: TenantScope) -> list[dict[str, Any]]:

@@ -260,6 +260,12 @@ class UpstreamClient:
                 "retrying will not help.",
                 retryable=False,
             )
+        if urlsplit(self.config.url).scheme not in ("https", "http") or not urlsplit(self.config.url).hostname:
+            raise UpstreamUnavailable(
+                "STELLAR_URL must be the platform's address, like https://acme.stellarcyber.cloud; "
+                "retrying will not help.",
+                retryable=False,
+            )
         return tokens.get(self.config.credential_id, self._fetch_token)
 
     # --- calls ----------------------------------------------------------------------------------
