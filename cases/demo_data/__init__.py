@@ -110,6 +110,9 @@ def seed_demo(
             if progress:
                 progress(stop, cases)
         result.tenants = len(profiles)
+    # Fresh statistics let the query planner pick the listCases indexes (SQLite keeps none until asked).
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return result
 
 
