@@ -230,10 +230,33 @@ class LoadResult:
     errors: int
     first_error: str
     load1: float  # 1-minute load average when the run ended
+    cpu_ms: float  # CPU time of the server's processes per answered call (nan when not measured)
 
 
-def run_load(url: str, body: bytes, headers: dict[str, str], clients: int, seconds: float) -> LoadResult:
-    """`clients` processes POST the same request back to back for `seconds`, all starting together."""
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) used so far by a process and its descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                todo.extend(int(c) for c in children)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def run_load(url: str, body: bytes, headers: dict[str, str], clients: int, seconds: float,
+             server_pid: int | None = None) -> LoadResult:
+    """`clients` processes POST the same request back to back for `seconds`, all starting together.
+
+    With `server_pid`, the CPU time the server's process tree spends during the timed window is divided
+    by the calls answered in it: a cost per call that does not depend on how busy the clients keep the
+    machine."""
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     start_at = time.time() + 1.0 + 0.05 * clients
@@ -241,6 +264,12 @@ def run_load(url: str, body: bytes, headers: dict[str, str], clients: int, secon
              for _ in range(clients)]
     for p in procs:
         p.start()
+    cpu = float("nan")
+    if server_pid is not None:
+        time.sleep(max(0.0, start_at - time.time()))
+        before = process_tree_cpu(server_pid)
+        time.sleep(max(0.0, start_at + seconds - time.time()))
+        cpu = process_tree_cpu(server_pid) - before
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
@@ -249,6 +278,7 @@ def run_load(url: str, body: bytes, headers: dict[str, str], clients: int, secon
         rps=len(latencies) / seconds, p50=percentile(latencies, 0.5), p99=percentile(latencies, 0.99),
         n=len(latencies), errors=sum(e for _, e, _ in results),
         first_error=next((f for _, _, f in results if f), ""), load1=os.getloadavg()[0],
+        cpu_ms=cpu * 1000 / len(latencies) if latencies else float("nan"),
     )
 
 

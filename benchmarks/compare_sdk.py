@@ -17,8 +17,9 @@ N client processes (httpx, one tools/call POST after another, as a stateless cli
 keep-alive whenever the server keeps the connection: uvicorn does, gunicorn's sync workers close it)
 run for --seconds at each of --clients (default 1, 8, 32), on the 2025-11-25 wire (--wire modern or
 legacy,modern adds the 2026-07-28 one). For listTenant, listCases (default 24-hour window) and
-getCaseDetail (all sections) it prints throughput, p50 and p99 for both servers, the ratio ours/SDK
-and ours/ceiling, then checks the goal of issue 8 (at 8 clients ours >= 1.5x the SDK, 2x on
+getCaseDetail (all sections) it prints throughput, p50 and p99 for both servers, the CPU time the
+server's processes spent per call (the clients share the machine, so this is the cost that does not
+depend on them), the ratio ours/SDK and ours/ceiling, then checks the goal of issue 8 (at 8 clients ours >= 1.5x the SDK, 2x on
 listTenant).
 
 Then it breaks our per-call overhead (everything but the backend call) down, measured in this process
@@ -162,8 +163,12 @@ def warm_up(servers: dict[str, Server], plan: dict[str, dict], key: str, workers
 
 def fmt(r: LoadResult | None) -> str:
     if r is None:
-        return f"{'':>7} {'':>7} {'':>7} {'':>4}"
-    return f"{r.rps:>7.0f} {r.p50:>7.1f} {r.p99:>7.1f} {r.errors:>4}"
+        return f"{'':>36}"
+    return f"{r.rps:>7.0f} {r.p50:>7.1f} {r.p99:>7.1f} {r.cpu_ms:>6.2f} {r.errors:>4}"
+
+
+def load(server: Server, body: bytes, headers: dict[str, str], clients: int, seconds: float) -> LoadResult:
+    return run_load(server.url, body, headers, clients, seconds, server_pid=server.process.pid)
 
 
 def run_comparison(args, servers: dict[str, Server], plan: dict[str, dict], key: str) -> dict:
@@ -172,21 +177,21 @@ def run_comparison(args, servers: dict[str, Server], plan: dict[str, dict], key:
     for wire in args.wire.split(","):
         print(f"\n=== wire {wire} ({'2025-11-25' if wire == 'legacy' else '2026-07-28'}), {args.seconds:g} s per run ===")
         print(f"\n{'ceiling view (no auth, no DB)':34} {'clients':>7} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'err':>4} {'load1':>6}")
+              f"{'CPU ms':>6} {'err':>4} {'load1':>6}")
         for clients in clients_list:
             body, headers = tools_call_request("listTenant", {}, key, wire=wire)
-            r = run_load(servers["ceiling"].url, body, headers, clients, args.seconds)
+            r = load(servers["ceiling"], body, headers, clients, args.seconds)
             results[(wire, "ceiling", "", clients)] = r
             print(f"{'ceiling':34} {clients:>7} {fmt(r)} {r.load1:>6.2f}", flush=True)
-        print(f"\n{'':34} {'':>7} {'------------ ours ------------':>30} {'------------ SDK -------------':>30} "
-              f"{'ours/':>6} {'ours/':>6}")
-        print(f"{'tool':34} {'clients':>7} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'err':>4} "
-              f"{'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'err':>4} {'SDK':>6} {'ceil':>6} {'load1':>6}")
+        print(f"\n{'':34} {'':>7} {'---------------- ours ----------------':>37} "
+              f"{'---------------- SDK -----------------':>37} {'ours/':>6} {'ours/':>6}")
+        print(f"{'tool':34} {'clients':>7} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>6} {'err':>4} "
+              f"{'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>6} {'err':>4} {'SDK':>6} {'ceil':>6} {'load1':>6}")
         for tool in args.tools.split(","):
             for clients in clients_list:
                 body, headers = tools_call_request(tool, plan[tool], key, wire=wire)
-                ours = run_load(servers["ours"].url, body, headers, clients, args.seconds)
-                sdk = run_load(servers["sdk"].url, body, headers, clients, args.seconds)
+                ours = load(servers["ours"], body, headers, clients, args.seconds)
+                sdk = load(servers["sdk"], body, headers, clients, args.seconds)
                 results[(wire, "ours", tool, clients)] = ours
                 results[(wire, "sdk", tool, clients)] = sdk
                 ceiling = results[(wire, "ceiling", "", clients)]
@@ -194,10 +199,10 @@ def run_comparison(args, servers: dict[str, Server], plan: dict[str, dict], key:
                       f"{ours.rps / ceiling.rps:>5.2f}x {max(ours.load1, sdk.load1):>6.2f}", flush=True)
                 checked = [("ours", ours), ("SDK", sdk)]
                 if "variant" in servers:
-                    v = run_load(servers["variant"].url, body, headers, clients, args.seconds)
+                    v = load(servers["variant"], body, headers, clients, args.seconds)
                     results[(wire, "variant", tool, clients)] = v
                     checked.append(("variant", v))
-                    print(f"{'  variant: ' + ' '.join(args.variant_env):34.34} {clients:>7} {fmt(v)} {'':>30} "
+                    print(f"{'  variant: ' + ' '.join(args.variant_env):34.34} {clients:>7} {fmt(v)} {'':>36} "
                           f"{v.rps / sdk.rps:>5.2f}x {v.rps / ceiling.rps:>5.2f}x {v.load1:>6.2f}", flush=True)
                 for name, r in checked:
                     if r.first_error:
