@@ -113,8 +113,10 @@ else:
     if not _db.get("HOST") and "host" in _db.get("OPTIONS", {}):
         _db["HOST"] = str(_db["OPTIONS"].pop("host"))
         _db["PORT"] = str(_db["OPTIONS"].pop("port", _db.get("PORT") or ""))
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# Each worker keeps its connection between requests: opening one (and, on SQLite, running the
+# PRAGMAs above) costs more than a small tool call.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
