@@ -20,7 +20,7 @@ from cases.backend import BackendError, Conflict
 from . import protocol as p
 from .ratelimit import retry_after_seconds
 from .registry import ToolContext, ToolError, registry, to_json_text
-from .sanitize import neutralise
+from .sanitize import json_text_needs_neutralising, neutralise
 
 logger = logging.getLogger("mcp_gateway")
 
@@ -113,8 +113,12 @@ def call_tool(
                 outcome="rate_limited",
             )
         args = tool.parse_arguments(arguments)
-        structured = neutralise(tool.handler(ctx, args))
-        result = {"content": [{"type": "text", "text": to_json_text(structured)}], "structuredContent": structured, "isError": False}
+        structured = tool.handler(ctx, args)
+        text = to_json_text(structured)
+        if json_text_needs_neutralising(text):  # rare: walk the result only when the text shows a need
+            structured = neutralise(structured)
+            text = to_json_text(structured)
+        result = {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
     except ToolError as exc:
         report.outcome, report.error = exc.outcome, exc.message
         result = _error_result(exc.message)
