@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from typing import Any
 
 from django.core import signing
@@ -49,3 +50,13 @@ def decode(salt: str, bound_to: str, cursor: str, types: tuple[type | tuple[type
         if isinstance(value, bool) or not isinstance(value, expected):
             raise InvalidArgument(CURSOR_INVALID)
     return key
+
+
+def case_query_binding(namespace: str, scope: TenantScope, query: Any) -> str:
+    """What a listCases cursor is bound to: every filter, the sort and the scope (not limit or cursor)."""
+    filters = asdict(query)
+    del filters["limit"], filters["cursor"]
+    # Several values of one filter are ORed: their order does not change the rows.
+    for name in ("statuses", "severities", "tags"):
+        filters[name] = sorted(set(filters[name]))
+    return binding(namespace, filters, scope_key(scope))

@@ -6,7 +6,6 @@ paths: model instances cost several times the CPU of the SQL itself here.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -153,15 +152,6 @@ class EmbeddedBackend:
             qs = qs.filter(modified_at__lt=from_ms(query.modified_to + 1))
         return qs
 
-    @staticmethod
-    def _case_query_binding(scope: TenantScope, query: CaseQuery) -> str:
-        filters = asdict(query)
-        del filters["limit"], filters["cursor"]
-        # Several values of one filter are ORed: their order does not change the rows.
-        for name in ("statuses", "severities", "tags"):
-            filters[name] = sorted(set(filters[name]))
-        return cursors.binding("cases", filters, cursors.scope_key(scope))
-
     def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
         if query.sort not in SORTS:
             raise InvalidArgument(f"sort {shown(query.sort)!r} is not valid: use one of {', '.join(SORTS)}.")
@@ -171,7 +161,7 @@ class EmbeddedBackend:
         field, value_type = SORTS[query.sort]
         descending = query.order == "desc"
         qs = self._filtered_cases(scope, query)
-        bound_to = self._case_query_binding(scope, query)
+        bound_to = cursors.case_query_binding("cases", scope, query)
 
         page_qs = qs
         if query.cursor:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
@@ -164,13 +163,6 @@ class UpstreamBackend:
             raise self._refused(exc, f"read the {section} of a case") from None
 
     # --- cases ---------------------------------------------------------------------------------
-    def _case_binding(self, scope: TenantScope, query: CaseQuery) -> str:
-        filters = asdict(query)
-        del filters["limit"], filters["cursor"]
-        for name in ("statuses", "severities", "tags"):
-            filters[name] = sorted(set(filters[name]))
-        return cursors.binding("upstream-cases", filters, cursors.scope_key(scope))
-
     def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
         if query.sort not in SORTS:
             raise InvalidArgument(f"sort {shown(query.sort)!r} is not valid: use one of {', '.join(SORTS)}.")
@@ -179,7 +171,7 @@ class UpstreamBackend:
         _check_limit(query.limit)
         check_choices("status", query.statuses, CaseStatus.values)
         check_choices("severity", query.severities, Severity.values)
-        bound_to = self._case_binding(scope, query)
+        bound_to = cursors.case_query_binding("upstream-cases", scope, query)
         seen, tied, anchor = 0, 0, None
         if query.cursor:
             seen, tied, anchor = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (int, int, _NUMBER))
