@@ -255,7 +255,10 @@ def breakdown(plan: dict[str, dict], key: str, repeat: int) -> dict[str, dict[st
     from mcp_gateway.envelope import parse_envelope
     from mcp_gateway.ratelimit import retry_after_seconds
     from mcp_gateway.registry import ToolContext, registry, to_json_text
+    from mcp_gateway import sanitize
     from mcp_gateway.sanitize import neutralise
+
+    needs_neutralising = getattr(sanitize, "json_text_needs_neutralising", None)
 
     from django.db import connection
 
@@ -286,7 +289,14 @@ def breakdown(plan: dict[str, dict], key: str, repeat: int) -> dict[str, dict[st
             lambda: wire.validate_client_request("tools/call", "2025-11-25", params), repeat)
         rows["validation: tool arguments"] = median_ms(lambda: tool.parse_arguments(arguments), repeat)
         raw = tool.handler(ToolContext(principal=principal, request_id="bench", ai_summary_enabled=True), args)
-        rows["serialisation: neutralise text"] = median_ms(lambda: neutralise(raw), repeat)
+        raw_text = to_json_text(raw)
+        if needs_neutralising is None:  # every result is walked
+            rows["serialisation: neutralise text"] = median_ms(lambda: neutralise(raw), repeat)
+        elif needs_neutralising(raw_text):  # the scan, then the walk and a second text
+            rows["serialisation: neutralise text"] = median_ms(
+                lambda: (needs_neutralising(raw_text), to_json_text(neutralise(raw))), repeat)
+        else:  # the scan finds nothing to change
+            rows["serialisation: neutralise text"] = median_ms(lambda: needs_neutralising(raw_text), repeat)
         rows["serialisation: text block JSON"] = median_ms(lambda: to_json_text(structured), repeat)
         rows["serialisation: mcp-types result"] = median_ms(
             lambda: wire.serialize_server_result("tools/call", "2025-11-25", result), repeat)
@@ -382,7 +392,8 @@ PROFILE_SPOTS = [
     ("      argument parsing", "mcp_gateway/registry.py", "parse_arguments"),
     ("      listCases handler", "mcp_gateway/tools/cases.py", "list_cases"),
     ("      getCaseDetail handler", "mcp_gateway/tools/cases.py", "get_case_detail"),
-    ("      neutralise", "mcp_gateway/sanitize.py", "neutralise"),
+    ("      neutralise (scan)", "mcp_gateway/sanitize.py", "json_text_needs_neutralising"),
+    ("      neutralise (walk)", "mcp_gateway/sanitize.py", "neutralise"),
     ("      text block JSON", "mcp_gateway/registry.py", "to_json_text"),
     ("      mcp-types result serialisation", "mcp_gateway/dispatch.py", "_serialize"),
     ("    response JSON", "mcp_gateway/views.py", "json_response"),
