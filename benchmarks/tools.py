@@ -94,6 +94,7 @@ def main() -> int:
               f"{'overhead ms':>12} {'errors':>6}")
         for label, (tool, arguments) in plan.items():
             body, headers = tools_call_request(tool, arguments, key)
+            run_load(server.url, body, headers, args.workers + 1, 1.5)  # every worker warm before measuring
             for clients in [int(c) for c in args.clients.split(",")]:
                 r = run_load(server.url, body, headers, clients, args.seconds)
                 overhead = r.p50 - backend_ms[label] if clients == 1 else float("nan")
