@@ -35,9 +35,10 @@ def retry_after_seconds(key_public_id: str, tool_name: str, *, read_only_tool: b
     )
     if not read_only_tool:
         calls = calls.filter(tool=tool_name)
-    recent = list(calls.order_by("-timestamp").values_list("timestamp", flat=True)[:limit])
-    if len(recent) < limit:
+    # Only the limit-th newest call matters: it exists when the budget is spent, and the window frees
+    # a slot when it leaves. Fetching one row keeps the check cheap for a busy key.
+    nth = list(calls.order_by("-timestamp").values_list("timestamp", flat=True)[limit - 1 : limit])
+    if not nth:
         return None
-    # The window frees a slot when the oldest of the last `limit` calls leaves it.
-    frees_at = recent[-1] + WINDOW
+    frees_at = nth[0] + WINDOW
     return max(1, math.ceil((frees_at - timezone.now()).total_seconds()))
