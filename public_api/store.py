@@ -12,9 +12,11 @@ from typing import Any
 from django.db.models import Q
 
 from accounts.principal import TenantScope
-from cases.backend.embedded import SORTS, EmbeddedBackend
+from cases.backend import case_sql
+from cases.backend.embedded import EmbeddedBackend
 from cases.backend.queries import scoped_alerts, visible_case
-from cases.backend.serializers import CASE_RECORD_FIELDS, case_record
+from cases.backend.serializers import case_record
+from cases.backend.sql import TENANTS, placeholders
 from cases.models import Alert
 
 from .params import CaseListParams
@@ -48,27 +50,23 @@ class PublicApiStore(EmbeddedBackend):
     def case_page(self, scope: TenantScope, params: CaseListParams) -> tuple[list[dict[str, Any]], int]:
         """One skip/limit page of full case records, in the order of the embedded backend, and the total."""
         query = params.query
-        qs = self._filtered_cases(scope, query)
+        where = self._case_filters(scope, query)
         if params.tenants is not None:
-            qs = qs.filter(tenant__cust_id__in=params.tenants)
+            where.add(f"c.tenant_id IN (SELECT id FROM {TENANTS} WHERE cust_id IN ({placeholders(params.tenants)}))",
+                      *params.tenants)
         if params.ticket_id is not None:
-            qs = qs.filter(ticket_id=params.ticket_id)
+            where.add("c.ticket_id = %s", params.ticket_id)
         score_to = params.extra_ranges.get("score", (None, None))[1]
         if score_to is not None:
-            qs = qs.filter(score__lte=score_to)
+            where.add("c.score <= %s", score_to)
         ticket_from, ticket_to = params.extra_ranges.get("ticket_id", (None, None))
         if ticket_from is not None:
-            qs = qs.filter(ticket_id__gte=ticket_from)
+            where.add("c.ticket_id >= %s", ticket_from)
         if ticket_to is not None:
-            qs = qs.filter(ticket_id__lte=ticket_to)
-        field = SORTS[query.sort][0]
-        prefix = "-" if query.order == "desc" else ""
-        rows = list(
-            qs.order_by(f"{prefix}{field}", f"{prefix}pk").values(*CASE_RECORD_FIELDS)[
-                params.skip : params.skip + params.limit
-            ]
-        )
-        total = params.skip + len(rows) if rows and len(rows) < params.limit else qs.count()
+            where.add("c.ticket_id <= %s", ticket_to)
+        order = case_sql.order_by(case_sql.SORT_COLUMNS[query.sort], query.order == "desc")
+        rows = case_sql.select_cases(where, order, limit=params.limit, offset=params.skip, record=True)
+        total = params.skip + len(rows) if rows and len(rows) < params.limit else case_sql.count_cases(where)
         return [stellar_case(case_record(row)) for row in rows], total
 
     def case_alert_hits(self, scope: TenantScope, case_id: str, *, skip: int, limit: int) -> tuple[list[dict], int]:

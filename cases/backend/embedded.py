@@ -9,44 +9,52 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, Subquery
 
+from accounts.models import TenantAccess
 from accounts.principal import TenantScope
 from cases.models import (
     OPEN_STATUSES,
-    Activity,
-    Alert,
     Case,
     CaseStatus,
-    CaseTag,
-    Comment,
-    Observable,
-    ScoreHistory,
     Severity,
 )
 
+from . import case_sql
 from . import cursor as cursors
 from .base import CaseQuery, CaseUpdate, InvalidArgument, NotFound, Page
 from .case_update import update_case
 from .queries import (
-    assignable_users,
     case_not_found,
     check_choices,
     first,
     scoped_alerts,
-    scoped_cases,
     scoped_tenants,
     shown,
     visible_case,
 )
+from .sql import (
+    ACTIVITIES,
+    ALERTS,
+    COMMENTS,
+    OBSERVABLES,
+    SCORES,
+    USERS,
+    Where,
+    db_datetime,
+    db_json,
+    fetch,
+    fetch_value,
+    param_datetime,
+    qn,
+    rows_as_dicts,
+    table,
+)
 from .serializers import (
-    CASE_LIST_FIELDS,
-    CASE_RECORD_FIELDS,
     alert_item,
     case_item,
     case_record,
     display_name,
-    from_ms,
     from_us,
     tenant_item,
     to_ms,
@@ -99,11 +107,22 @@ def _after(field: str, value: Any, pk: int, descending: bool) -> Q:
     return Q(**{f"{field}__gte": value}) & (Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk}))
 
 
-def _latest(qs: QuerySet, limit: int) -> tuple[list[Any], int]:
-    """The first `limit` rows of `qs` and the total; the count query is skipped when the page is short."""
-    rows = list(qs[:limit])
-    total = len(rows) if len(rows) < limit else qs.count()
-    return rows, total
+def _latest(sql: str, table_name: str, case_pk: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
+    """The first `limit` rows of `sql` (the rows of one case, newest first) and how many the case has;
+    the count query is skipped when the page is short."""
+    rows = fetch(f"{sql} LIMIT %s", [case_pk, limit])
+    if len(rows) < limit:
+        return rows, len(rows)
+    return rows, fetch_value(f"SELECT COUNT(*) FROM {table_name} WHERE case_id = %s", [case_pk])
+
+
+# Active users whose tenant access covers the tenant (root users included), by username.
+ASSIGNABLE_USERS_SQL = (
+    f"SELECT u.username, u.email, u.first_name, u.last_name FROM {USERS} u "
+    f"INNER JOIN {table(TenantAccess)} ta ON ta.user_id = u.id "
+    f"WHERE u.is_active = %s AND (ta.all_tenants = %s OR EXISTS (SELECT 1 FROM {table(TenantAccess.tenants.through)} tt "
+    "WHERE tt.tenantaccess_id = ta.id AND tt.tenant_id = %s)) ORDER BY u.username"
+)
 
 
 def _count_cases(**filters: Any) -> Subquery:
@@ -114,43 +133,10 @@ def _count_cases(**filters: Any) -> Subquery:
 
 class EmbeddedBackend:
     # --- cases ---------------------------------------------------------------------------------
-    def _filtered_cases(self, scope: TenantScope, query: CaseQuery) -> QuerySet[Case]:
+    def _case_filters(self, scope: TenantScope, query: CaseQuery) -> case_sql.Where:
         check_choices("status", query.statuses, CaseStatus.values)
         check_choices("severity", query.severities, Severity.values)
-        qs = scoped_cases(scope)
-        if query.cust_id is not None:
-            qs = qs.filter(tenant__cust_id=query.cust_id)
-        if query.statuses:
-            qs = qs.filter(status__in=query.statuses)
-        if query.severities:
-            qs = qs.filter(severity__in=query.severities)
-        if query.unassigned:
-            qs = qs.filter(assignee__isnull=True)
-        if query.assignee:
-            users = User.objects.filter(Q(username__iexact=query.assignee) | Q(email__iexact=query.assignee))
-            qs = qs.filter(assignee_id__in=users.values("pk"))
-        if query.name:
-            qs = qs.filter(name__icontains=query.name)
-        if query.tags:
-            qs = qs.filter(Exists(CaseTag.objects.filter(case_id=OuterRef("pk"), tag__in=query.tags)))
-        if query.min_score is not None:
-            qs = qs.filter(score__gte=query.min_score)
-        if query.search:
-            # search_text is lower-cased; `contains` on lower-cased terms is case-insensitive everywhere
-            # and, unlike `icontains`, needs no UPPER() on PostgreSQL.
-            for term in query.search.lower().split():
-                qs = qs.filter(search_text__contains=term)
-        # Bounds are inclusive in epoch ms; timestamps are stored to the microsecond, so "up to ms N"
-        # means "before ms N+1".
-        if query.created_from is not None:
-            qs = qs.filter(created_at__gte=from_ms(query.created_from))
-        if query.created_to is not None:
-            qs = qs.filter(created_at__lt=from_ms(query.created_to + 1))
-        if query.modified_from is not None:
-            qs = qs.filter(modified_at__gte=from_ms(query.modified_from))
-        if query.modified_to is not None:
-            qs = qs.filter(modified_at__lt=from_ms(query.modified_to + 1))
-        return qs
+        return case_sql.case_filters(scope, query)
 
     def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
         if query.sort not in SORTS:
@@ -159,19 +145,19 @@ class EmbeddedBackend:
             raise InvalidArgument(f"order {shown(query.order)!r} is not valid: use asc or desc.")
         _check_limit(query.limit)
         field, value_type = SORTS[query.sort]
+        column = case_sql.SORT_COLUMNS[query.sort]
         descending = query.order == "desc"
-        qs = self._filtered_cases(scope, query)
+        where = self._case_filters(scope, query)
         bound_to = cursors.case_query_binding("cases", scope, query)
 
-        page_qs = qs
+        page_where = where
         if query.cursor:
             last_value, last_pk = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (value_type, int))
             if query.sort in _TIME_SORTS:
-                last_value = from_us(last_value)
-            page_qs = page_qs.filter(_after(field, last_value, last_pk, descending))
-        prefix = "-" if descending else ""
-        page_qs = page_qs.order_by(f"{prefix}{field}", f"{prefix}pk").values(*CASE_LIST_FIELDS)
-        rows = list(page_qs[: query.limit + 1])
+                last_value = param_datetime(from_us(last_value))
+            page_where = where.copy()
+            case_sql.after(page_where, column, last_value, last_pk, descending=descending)
+        rows = case_sql.select_cases(page_where, case_sql.order_by(column, descending), limit=query.limit + 1)
         next_cursor = None
         if len(rows) > query.limit:
             rows = rows[: query.limit]
@@ -182,20 +168,20 @@ class EmbeddedBackend:
         if query.cursor is None and next_cursor is None:
             total = len(rows)
         else:
-            total = qs.count()
+            total = case_sql.count_cases(where)
         return Page(items=[case_item(row) for row in rows], total=total, next_cursor=next_cursor)
 
     def get_case(self, scope: TenantScope, *, case_id: str | None = None, ticket_id: int | None = None) -> dict[str, Any]:
         if (case_id is None) == (ticket_id is None):
             raise InvalidArgument("Give exactly one of _id and ticket_id.")
         if case_id is not None:
-            row = first(scoped_cases(scope).filter(stellar_id=case_id).values(*CASE_RECORD_FIELDS))
+            row = case_sql.case_record_by(scope, "stellar_id", case_id)
             if row is None:
                 raise case_not_found(case_id)
         else:
             if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
                 raise InvalidArgument("ticket_id must be an integer.")
-            row = first(scoped_cases(scope).filter(ticket_id=ticket_id).values(*CASE_RECORD_FIELDS))
+            row = case_sql.case_record_by(scope, "ticket_id", ticket_id)
             if row is None:
                 raise NotFound(f"No case with ticket_id {ticket_id} is visible to this key.")
         return case_record(row)
@@ -209,26 +195,37 @@ class EmbeddedBackend:
     def list_case_alerts(self, scope: TenantScope, case_id: str, *, limit: int, cursor: str | None) -> Page:
         _check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
-        qs = Alert.objects.filter(case_id=case_pk)
         bound_to = cursors.binding("alerts", case_id, cursors.scope_key(scope))
-        page_qs = qs
+        where = Where()
+        where.add("a.case_id = %s", case_pk)
         if cursor:
             last_us, last_pk = cursors.decode(ALERT_CURSOR_SALT, bound_to, cursor, (int, int))
-            page_qs = page_qs.filter(_after("timestamp", from_us(last_us), last_pk, descending=True))
-        rows = list(page_qs.order_by("-timestamp", "-pk").values(*ALERT_LIST_FIELDS)[: limit + 1])
+            case_sql.after(where, f"a.{qn('timestamp')}", param_datetime(from_us(last_us)), last_pk,
+                           descending=True, pk_column="a.id")
+        order = case_sql.order_by(f"a.{qn('timestamp')}", True, pk_column="a.id")
+        columns = ", ".join(f"a.{qn(name)}" for name in ALERT_LIST_FIELDS)
+        rows = rows_as_dicts(
+            ALERT_LIST_FIELDS,
+            fetch(f"SELECT {columns} FROM {ALERTS} a{where.sql()}{order} LIMIT %s", [*where.params, limit + 1]),
+            datetimes=("timestamp",),
+        )
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
             next_cursor = cursors.encode(ALERT_CURSOR_SALT, bound_to, [to_us(rows[-1]["timestamp"]), rows[-1]["id"]])
-        total = len(rows) if cursor is None and next_cursor is None else qs.count()
+        if cursor is None and next_cursor is None:
+            total = len(rows)
+        else:
+            total = fetch_value(f"SELECT COUNT(*) FROM {ALERTS} WHERE case_id = %s", [case_pk])
         return Page(items=[alert_item(row) for row in rows], total=total, next_cursor=next_cursor)
 
     def list_case_comments(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
-        qs = Comment.objects.filter(case_id=case_pk).order_by("-created_at", "-pk")
         rows, total = _latest(
-            qs.values_list("stellar_id", "comment", "user__username", "user_name", "created_at", "modified_at"), limit
+            f"SELECT x.stellar_id, x.comment, u.username, x.user_name, x.created_at, x.modified_at FROM {COMMENTS} x "
+            f"LEFT JOIN {USERS} u ON u.id = x.user_id WHERE x.case_id = %s ORDER BY x.created_at DESC, x.id DESC",
+            COMMENTS, case_pk, limit,
         )
         items = [
             {
@@ -236,8 +233,8 @@ class EmbeddedBackend:
                 "comment": comment,
                 "user": username,
                 "user_name": user_name,
-                "created_at": to_ms(created_at),
-                "modified_at": to_ms(modified_at),
+                "created_at": to_ms(db_datetime(created_at)),
+                "modified_at": to_ms(db_datetime(modified_at)),
             }
             for stellar_id, comment, username, user_name, created_at, modified_at in rows
         ]
@@ -246,43 +243,51 @@ class EmbeddedBackend:
     def list_case_observables(self, scope: TenantScope, case_id: str) -> dict[str, list[dict[str, Any]]]:
         case_pk, _ = visible_case(scope, case_id)
         grouped: dict[str, list[dict[str, Any]]] = {}
-        rows = Observable.objects.filter(case_id=case_pk).order_by("type", "-count", "pk")
-        for kind, value, count, first_seen, last_seen in rows.values_list(
-            "type", "value", "count", "first_seen", "last_seen"
-        ):
+        rows = fetch(
+            f"SELECT {qn('type')}, {qn('value')}, {qn('count')}, first_seen, last_seen FROM {OBSERVABLES} "
+            f"WHERE case_id = %s ORDER BY {qn('type')}, {qn('count')} DESC, id",
+            [case_pk],
+        )
+        for kind, value, count, first_seen, last_seen in rows:
             grouped.setdefault(kind, []).append(
-                {"value": value, "count": count, "first_seen": to_ms(first_seen), "last_seen": to_ms(last_seen)}
+                {"value": value, "count": count, "first_seen": to_ms(db_datetime(first_seen)),
+                 "last_seen": to_ms(db_datetime(last_seen))}
             )
         return grouped
 
     def list_case_activities(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
-        qs = Activity.objects.filter(case_id=case_pk).order_by("-timestamp", "-pk")
+        ts = qn("timestamp")
         rows, total = _latest(
-            qs.values_list("field", "from_value", "to_value", "user__username", "user_name", "timestamp"), limit
+            f"SELECT x.field, x.from_value, x.to_value, u.username, x.user_name, x.{ts} FROM {ACTIVITIES} x "
+            f"LEFT JOIN {USERS} u ON u.id = x.user_id WHERE x.case_id = %s ORDER BY x.{ts} DESC, x.id DESC",
+            ACTIVITIES, case_pk, limit,
         )
         items = [
-            {"field": f, "from": before, "to": after, "user": username, "user_name": user_name, "timestamp": to_ms(ts)}
-            for f, before, after, username, user_name, ts in rows
+            {"field": f, "from": before, "to": after, "user": username, "user_name": user_name,
+             "timestamp": to_ms(db_datetime(moment))}
+            for f, before, after, username, user_name, moment in rows
         ]
         return Page(items=items, total=total, next_cursor=None)
 
     def list_case_scores(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
-        qs = ScoreHistory.objects.filter(case_id=case_pk).order_by("-timestamp", "-pk")
-        rows, total = _latest(qs.values_list("score", "timestamp", "reasons"), limit)
-        items = [{"score": score, "timestamp": to_ms(ts), "reasons": reasons} for score, ts, reasons in rows]
+        ts = qn("timestamp")
+        rows, total = _latest(
+            f"SELECT x.score, x.{ts}, x.reasons FROM {SCORES} x WHERE x.case_id = %s ORDER BY x.{ts} DESC, x.id DESC",
+            SCORES, case_pk, limit,
+        )
+        items = [{"score": score, "timestamp": to_ms(db_datetime(moment)), "reasons": db_json(reasons)}
+                 for score, moment, reasons in rows]
         return Page(items=items, total=total, next_cursor=None)
 
     def list_assignable_users(self, scope: TenantScope, case_id: str) -> list[dict[str, Any]]:
         _, tenant_pk = visible_case(scope, case_id)
         return [
             {"username": username, "email": email, "name": display_name(first_name, last_name, username)}
-            for username, email, first_name, last_name in assignable_users(tenant_pk).values_list(
-                "username", "email", "first_name", "last_name"
-            )
+            for username, email, first_name, last_name in fetch(ASSIGNABLE_USERS_SQL, [True, True, tenant_pk])
         ]
 
     def update_case(self, scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:

@@ -1,0 +1,185 @@
+"""The case reads of the embedded backend as SQL: filters, keyset pages, counts and single cases.
+
+One `case_filters` turns a `CaseQuery` and the caller's scope into WHERE conditions; listCases, the
+Stellar-compatible REST API and its counts all start from it, so they cannot disagree on what a filter
+means. Columns are read under the names of the serializers' field lists (`tenant__cust_id`, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.principal import TenantScope
+
+from .base import CaseQuery
+from .serializers import from_ms
+from .sql import (
+    CASES,
+    TAGS,
+    TENANTS,
+    USERS,
+    LIKE_ESCAPE,
+    Row,
+    Where,
+    fetch,
+    fetch_value,
+    like_contains,
+    param_datetime,
+    placeholders,
+    postgres,
+    rows_as_dicts,
+)
+
+# column name of a case row -> SQL expression (c = the case, t = its tenant, u = assignee,
+# cu = created_by, mu = modified_by)
+_LIST_COLUMNS = {
+    "id": "c.id",
+    "stellar_id": "c.stellar_id",
+    "ticket_id": "c.ticket_id",
+    "name": "c.name",
+    "status": "c.status",
+    "severity": "c.severity",
+    "severity_rank": "c.severity_rank",
+    "score": "c.score",
+    "size": "c.size",
+    "tags": "c.tags",
+    "created_at": "c.created_at",
+    "modified_at": "c.modified_at",
+    "version": "c.version",
+    "resolution": "c.resolution",
+    "tenant__cust_id": "t.cust_id",
+    "tenant__cust_name": "t.cust_name",
+    "assignee__username": "u.username",
+    "assignee__first_name": "u.first_name",
+    "assignee__last_name": "u.last_name",
+}
+_RECORD_COLUMNS = {
+    **_LIST_COLUMNS,
+    "tenant__tgrp_name": "t.tgrp_name",
+    "created_by__username": "cu.username",
+    "created_by_name": "c.created_by_name",
+    "modified_by__username": "mu.username",
+    "modified_by_name": "c.modified_by_name",
+    "resolution_note": "c.resolution_note",
+    "acknowledged": "c.acknowledged",
+    "closed": "c.closed",
+    "start_timestamp": "c.start_timestamp",
+    "end_timestamp": "c.end_timestamp",
+}
+_DATETIMES = {"created_at", "modified_at", "acknowledged", "closed", "start_timestamp", "end_timestamp"}
+
+# sort name -> column
+SORT_COLUMNS = {
+    "created_at": "c.created_at",
+    "modified_at": "c.modified_at",
+    "score": "c.score",
+    "ticket_id": "c.ticket_id",
+    "severity": "c.severity_rank",
+}
+
+
+def _from(record: bool) -> str:
+    joins = f" FROM {CASES} c INNER JOIN {TENANTS} t ON t.id = c.tenant_id LEFT JOIN {USERS} u ON u.id = c.assignee_id"
+    if record:
+        joins += (f" LEFT JOIN {USERS} cu ON cu.id = c.created_by_id"
+                  f" LEFT JOIN {USERS} mu ON mu.id = c.modified_by_id")
+    return joins
+
+
+def _select(record: bool) -> tuple[list[str], str]:
+    columns = _RECORD_COLUMNS if record else _LIST_COLUMNS
+    names = list(columns)
+    return names, "SELECT " + ", ".join(columns.values()) + _from(record)
+
+
+def _decode(names: list[str], rows: list[tuple[Any, ...]]) -> list[Row]:
+    return rows_as_dicts(names, rows, datetimes=[n for n in names if n in _DATETIMES], jsons=("tags",))
+
+
+def scope_filter(where: Where, scope: TenantScope, tenant_column: str = "c.tenant_id") -> None:
+    # A subquery of tenant ids rather than a join on cust_id: the database then walks the
+    # (created_at, id) index in page order and stops at the page size.
+    if not scope.all_tenants:
+        cust_ids = sorted(scope.cust_ids) or [""]
+        where.add(f"{tenant_column} IN (SELECT id FROM {TENANTS} WHERE cust_id IN ({placeholders(cust_ids)}))",
+                  *cust_ids)
+
+
+def case_filters(scope: TenantScope, query: CaseQuery) -> Where:
+    """The conditions on `c` (the case) that select the rows of `query` within `scope`."""
+    where = Where()
+    scope_filter(where, scope)
+    if query.cust_id is not None:
+        where.add(f"c.tenant_id = (SELECT id FROM {TENANTS} WHERE cust_id = %s)", query.cust_id)
+    if query.statuses:
+        where.add(f"c.status IN ({placeholders(query.statuses)})", *query.statuses)
+    if query.severities:
+        where.add(f"c.severity IN ({placeholders(query.severities)})", *query.severities)
+    if query.unassigned:
+        where.add("c.assignee_id IS NULL")
+    if query.assignee:
+        where.add(f"c.assignee_id IN (SELECT id FROM {USERS} WHERE UPPER(username) = UPPER(%s) "
+                  "OR UPPER(email) = UPPER(%s))", query.assignee, query.assignee)
+    if query.name:
+        # Case-insensitive: SQLite's LIKE ignores ASCII case; on PostgreSQL the UPPER() form is the
+        # expression of the trigram index (migration 0002).
+        if postgres():
+            where.add("UPPER(c.name::text) LIKE UPPER(%s)", like_contains(query.name))
+        else:
+            where.add(f"c.name LIKE %s{LIKE_ESCAPE}", like_contains(query.name))
+    if query.tags:
+        where.add(f"EXISTS (SELECT 1 FROM {TAGS} ct WHERE ct.case_id = c.id AND ct.tag IN "
+                  f"({placeholders(query.tags)}))", *query.tags)
+    if query.min_score is not None:
+        where.add("c.score >= %s", query.min_score)
+    if query.search:
+        # search_text is lower-cased, so lower-cased terms match case-insensitively everywhere.
+        for term in query.search.lower().split():
+            where.add(f"c.search_text LIKE %s{LIKE_ESCAPE}", like_contains(term))
+    # Bounds are inclusive in epoch ms; timestamps are stored to the microsecond, so "up to ms N"
+    # means "before ms N+1".
+    for column, low, high in (("c.created_at", query.created_from, query.created_to),
+                              ("c.modified_at", query.modified_from, query.modified_to)):
+        if low is not None:
+            where.add(f"{column} >= %s", param_datetime(from_ms(low)))
+        if high is not None:
+            where.add(f"{column} < %s", param_datetime(from_ms(high + 1)))
+    return where
+
+
+def after(where: Where, column: str, value: Any, pk: int, *, descending: bool, pk_column: str = "c.id") -> None:
+    """Only rows after (value, pk) in the page order. The redundant bound on `column` alone lets the
+    database seek into the (column, id) index instead of filtering from the first row."""
+    op = "<" if descending else ">"
+    where.add(f"{column} {op}= %s AND ({column} {op} %s OR ({column} = %s AND {pk_column} {op} %s))",
+              value, value, value, pk)
+
+
+def order_by(column: str, descending: bool, pk_column: str = "c.id") -> str:
+    direction = "DESC" if descending else "ASC"
+    return f" ORDER BY {column} {direction}, {pk_column} {direction}"
+
+
+def select_cases(where: Where, order: str, *, limit: int, offset: int = 0, record: bool = False) -> list[Row]:
+    """Rows of the cases `where` selects, in `order`, with the list (or full record) columns."""
+    names, select = _select(record)
+    sql = f"{select}{where.sql()}{order} LIMIT %s"
+    params = [*where.params, limit]
+    if offset:
+        sql += " OFFSET %s"
+        params.append(offset)
+    return _decode(names, fetch(sql, params))
+
+
+def count_cases(where: Where) -> int:
+    return fetch_value(f"SELECT COUNT(*) FROM {CASES} c{where.sql()}", where.params)
+
+
+def case_record_by(scope: TenantScope, column: str, value: Any) -> Row | None:
+    """The full record of the case whose `column` ("stellar_id" or "ticket_id") is `value`, if visible."""
+    where = Where()
+    where.add(f"c.{column} = %s", value)
+    scope_filter(where, scope)
+    names, select = _select(record=True)
+    rows = _decode(names, fetch(f"{select}{where.sql()}", where.params))
+    return rows[0] if rows else None
