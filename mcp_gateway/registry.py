@@ -6,7 +6,6 @@ the schema a client sees and the checks the server runs cannot drift apart.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from accounts.principal import Principal
+
+from .jsonwire import dumps_text
 
 
 class ToolArgs(BaseModel):
@@ -183,4 +184,4 @@ registry = Registry()
 
 def to_json_text(data: Any) -> str:
     """Compact JSON for the text block that mirrors structuredContent."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return dumps_text(data)

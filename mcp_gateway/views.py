@@ -8,7 +8,6 @@ any host can answer any request.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from contextlib import nullcontext
@@ -28,6 +27,7 @@ from . import features
 from . import protocol as p
 from .audit_bridge import record_call, record_refusal
 from .dispatch import Dispatched, dispatch_legacy, dispatch_modern
+from .jsonwire import dumps
 from .envelope import Envelope, parse_envelope, peek_tool_call
 from .modern_headers import check_modern_request
 from .registry import registry
@@ -42,8 +42,7 @@ AUTH_HELP = (
 
 
 def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    response = HttpResponse(body, status=status, content_type="application/json")
+    response = HttpResponse(dumps(payload), status=status, content_type="application/json")
     for name, value in (headers or {}).items():
         response[name] = value
     return response

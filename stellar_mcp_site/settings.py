@@ -227,6 +227,8 @@ REST_FRAMEWORK = {
 # --- Cases backend ------------------------------------------------------------------------------
 # "embedded" (this project's database) or "upstream" (a Stellar Cyber Public API over HTTPS).
 STELLAR_BACKEND = env.str("STELLAR_BACKEND", default="embedded")
+# listTenant's case counts are cached this long (updateCase drops them at once; see cases/backend/tenant_counts.py).
+TENANT_COUNTS_CACHE_SECONDS = env.int("TENANT_COUNTS_CACHE_SECONDS", default=10)
 # The upstream platform, e.g. https://acme.stellarcyber.cloud, and its API key (a root-scope key, so
 # that alert search works and the gateway's own per-key tenant limits decide who sees what). With
 # STELLAR_USER_EMAIL the key is exchanged with the legacy Basic email:key scheme, else as a Bearer key.

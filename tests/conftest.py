@@ -17,10 +17,17 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+from django.conf import settings
 
 # One INFO line per HTTP request from the test clients drowns the failure reports.
 for noisy in ("httpx", "httpx2", "hypothesis"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
+
+# listTenant's counts are cached for seconds in production; tests create cases and count at once.
+# The cache itself is tested with the setting overridden (test_backend_embedded.py). The environment
+# variable reaches the gunicorn servers; settings were loaded before this file.
+os.environ.setdefault("TENANT_COUNTS_CACHE_SECONDS", "0")
+settings.TENANT_COUNTS_CACHE_SECONDS = int(os.environ["TENANT_COUNTS_CACHE_SECONDS"])
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"

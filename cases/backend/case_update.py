@@ -20,6 +20,7 @@ from cases.models import Activity, Case, CaseStatus, CaseTag, Resolution, Severi
 from .base import CaseUpdate, Conflict, InvalidArgument
 from .queries import assignable_users, case_not_found, check_choices, shown, visible_case
 from .serializers import CASE_RECORD_FIELDS, case_record, user_display_name
+from .tenant_counts import forget_tenant_case_counts
 
 MAX_TAG_LENGTH = 100
 MAX_RESOLUTION_NOTE = 10_000
@@ -193,6 +194,8 @@ def update_case(scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: 
                     "search_text",
                 ]
             )
+            if "status" in fields:
+                transaction.on_commit(forget_tenant_case_counts)
             Activity.objects.bulk_create(
                 [
                     Activity(case_id=case.pk, field=f, from_value=b, to_value=a, user=actor_user, user_name=actor_name, timestamp=now)

@@ -9,16 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Func, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Q
 
 from accounts.models import TenantAccess
 from accounts.principal import TenantScope
-from cases.models import (
-    OPEN_STATUSES,
-    Case,
-    CaseStatus,
-    Severity,
-)
+from cases.models import OPEN_STATUSES, CaseStatus, Severity
 
 from . import case_sql
 from . import cursor as cursors
@@ -27,9 +22,7 @@ from .case_update import update_case
 from .queries import (
     case_not_found,
     check_choices,
-    first,
     scoped_alerts,
-    scoped_tenants,
     shown,
     visible_case,
 )
@@ -38,9 +31,13 @@ from .sql import (
     ALERTS,
     COMMENTS,
     OBSERVABLES,
+    CASES,
     SCORES,
+    TENANTS,
+    Row,
     USERS,
     Where,
+    placeholders,
     db_datetime,
     db_json,
     fetch,
@@ -50,6 +47,7 @@ from .sql import (
     rows_as_dicts,
     table,
 )
+from .tenant_counts import tenant_case_counts
 from .serializers import (
     alert_item,
     case_item,
@@ -99,14 +97,6 @@ def _check_limit(limit: int) -> None:
         raise InvalidArgument(f"limit must be an integer from 1 to {MAX_LIMIT}.")
 
 
-def _after(field: str, value: Any, pk: int, descending: bool) -> Q:
-    """Rows after (value, pk) in the page order. The redundant bound on `field` alone lets the database
-    seek into the (field, id) index instead of filtering from the first row."""
-    if descending:
-        return Q(**{f"{field}__lte": value}) & (Q(**{f"{field}__lt": value}) | Q(**{field: value, "pk__lt": pk}))
-    return Q(**{f"{field}__gte": value}) & (Q(**{f"{field}__gt": value}) | Q(**{field: value, "pk__gt": pk}))
-
-
 def _latest(sql: str, table_name: str, case_pk: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
     """The first `limit` rows of `sql` (the rows of one case, newest first) and how many the case has;
     the count query is skipped when the page is short."""
@@ -123,12 +113,6 @@ ASSIGNABLE_USERS_SQL = (
     f"WHERE u.is_active = %s AND (ta.all_tenants = %s OR EXISTS (SELECT 1 FROM {table(TenantAccess.tenants.through)} tt "
     "WHERE tt.tenantaccess_id = ta.id AND tt.tenant_id = %s)) ORDER BY u.username"
 )
-
-
-def _count_cases(**filters: Any) -> Subquery:
-    """COUNT(*) of a tenant's cases as a correlated subquery (0, not NULL, for a tenant with none)."""
-    counted = Case.objects.filter(tenant=OuterRef("pk"), **filters).order_by()
-    return Subquery(counted.annotate(n=Func(F("pk"), function="COUNT")).values("n"), output_field=IntegerField())
 
 
 class EmbeddedBackend:
@@ -324,37 +308,46 @@ class EmbeddedBackend:
         }
 
     # --- tenants -------------------------------------------------------------------------------
-    def list_tenants(self, scope: TenantScope) -> list[dict[str, Any]]:
-        # Correlated counts seek the (tenant, status) index per tenant: a third of the CPU of a
-        # LEFT JOIN ... GROUP BY over every case.
-        tenants = scoped_tenants(scope).annotate(
-            case_count=_count_cases(),
-            open_case_count=_count_cases(status__in=OPEN_STATUSES),
+    def _tenants(self, where: Where) -> list[Row]:
+        return rows_as_dicts(
+            ("id", "cust_id", "cust_name", "tgrp_name", "created_at", "attributes"),
+            fetch(f"SELECT t.id, t.cust_id, t.cust_name, t.tgrp_name, t.created_at, t.attributes FROM {TENANTS} t"
+                  f"{where.sql()} ORDER BY t.cust_name, t.id", where.params),
+            datetimes=("created_at",), jsons=("attributes",),
         )
-        return [
-            {**tenant_item(t), "case_count": t.case_count, "open_case_count": t.open_case_count}
-            for t in tenants.order_by("cust_name", "pk").only("cust_id", "cust_name", "tgrp_name", "created_at")
-        ]
+
+    def list_tenants(self, scope: TenantScope) -> list[dict[str, Any]]:
+        where = Where()
+        case_sql.scope_filter(where, scope, tenant_column="t.id")
+        counts = tenant_case_counts()
+        out = []
+        for row in self._tenants(where):
+            case_count, open_case_count = counts.get(row["id"], (0, 0))
+            out.append({**tenant_item(row), "case_count": case_count, "open_case_count": open_case_count})
+        return out
 
     def get_tenant(self, scope: TenantScope, cust_id: str) -> dict[str, Any]:
-        tenant = first(scoped_tenants(scope).filter(cust_id=cust_id))
-        if tenant is None:
+        where = Where()
+        where.add("t.cust_id = %s", cust_id)
+        case_sql.scope_filter(where, scope, tenant_column="t.id")
+        tenants = self._tenants(where)
+        if not tenants:
             raise NotFound(f"No tenant with cust_id {shown(cust_id)} is visible to this key.")
+        tenant = tenants[0]
         by_severity = {s: 0 for s in Severity.values}
         by_status = {s.value: 0 for s in OPEN_STATUSES}
-        counts = (
-            Case.objects.filter(tenant=tenant, status__in=OPEN_STATUSES)
-            .values_list("status", "severity")
-            .annotate(n=Count("pk"))
-            .order_by()
+        open_statuses = [str(s) for s in OPEN_STATUSES]
+        counts = fetch(
+            f"SELECT status, severity, COUNT(*) FROM {CASES} WHERE tenant_id = %s AND status IN "
+            f"({placeholders(open_statuses)}) GROUP BY status, severity",
+            [tenant["id"], *open_statuses],
         )
         for status, severity, n in counts:
             by_status[status] += n
             by_severity[severity] += n
         return {
             **tenant_item(tenant),
-            "attributes": tenant.attributes,
-            "case_count": Case.objects.filter(tenant=tenant).count(),
+            "attributes": tenant["attributes"],
+            "case_count": fetch_value(f"SELECT COUNT(*) FROM {CASES} WHERE tenant_id = %s", [tenant["id"]]),
             "open_cases": {"total": sum(by_status.values()), "by_severity": by_severity, "by_status": by_status},
         }
-

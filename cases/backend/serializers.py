@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cases.models import Tenant
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -152,10 +151,11 @@ def alert_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def tenant_item(tenant: Tenant) -> dict[str, Any]:
+def tenant_item(tenant: dict[str, Any]) -> dict[str, Any]:
+    """A listTenant item from a tenant row (cust_id, cust_name, tgrp_name, created_at)."""
     return {
-        "cust_id": tenant.cust_id,
-        "cust_name": tenant.cust_name,
-        "tgrp_name": tenant.tgrp_name,
-        "created_at": to_ms(tenant.created_at),
+        "cust_id": tenant["cust_id"],
+        "cust_name": tenant["cust_name"],
+        "tgrp_name": tenant["tgrp_name"],
+        "created_at": to_ms(tenant["created_at"]),
     }
