@@ -83,9 +83,12 @@ def test_a_killed_worker_loses_nothing_and_the_service_recovers(own_server):
     load.join()
     tally = result["tally"]
     assert killed == 4 and tally.calls > 100
-    # A killed worker drops its connection; nothing is ever answered with a server error.
+    # A killed worker drops its connections; nothing is ever answered with a server error.
     assert tally.server_errors == tally.failures == 0
-    assert tally.dropped <= killed  # at most the request each killed worker was serving
+    # gthread workers keep connections alive, so a killed worker drops the calls waiting on every
+    # connection it held (at most one per client), not only the one it was running. Each such call
+    # got no answer and was applied entirely or not at all: the updates add up below.
+    assert tally.dropped <= killed * 8
     assert_updates_add_up(world, tally)
     # The master replaced the workers: the service answers again without help.
     raw = RawMcp(server.url, world.key)
