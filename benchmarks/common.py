@@ -60,14 +60,15 @@ def database_url(cases: int, url: str | None = None, db: Path | None = None) -> 
 
 
 def prepare_database(cases: int, url: str) -> None:
-    """Migrate and seed `cases` demo cases once. A SQLite file that exists is taken as seeded; another
-    database is seeded when it holds no case yet."""
+    """Migrate (every run: a kept file gets new migrations) and seed `cases` demo cases once. A SQLite
+    file that exists is taken as seeded; another database is seeded when it holds no case yet."""
     env = {**os.environ, "DATABASE_URL": url, "DEMO_ADMIN_PASSWORD": "bench-admin-password",
            "DEMO_ANALYST_PASSWORD": "bench-analyst-password"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if path.exists():
+            subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
