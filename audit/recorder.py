@@ -13,6 +13,7 @@ import ipaddress
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db import connections, router, transaction
@@ -126,15 +127,22 @@ def _build_row(rec: AccessRecord) -> PublicApiAccess:
     return row
 
 
+@cache
+def _insert_plan(vendor: str) -> tuple[str, list[Any]]:
+    """The INSERT statement (built once per database vendor) and the fields it sets, in order."""
+    fields = [f for f in PublicApiAccess._meta.concrete_fields if not f.primary_key]
+    qn = connections[router.db_for_write(PublicApiAccess)].ops.quote_name
+    sql = (f"INSERT INTO {qn(PublicApiAccess._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    return sql, fields
+
+
 def _insert(row: PublicApiAccess, using: str) -> None:
     """INSERT the row with each field's own database preparation (what `save()` does), without the
     ORM's statement compilation: it is one write on every tool call, and compiling it cost several
     times the INSERT itself. No RETURNING: nothing reads the new id."""
     connection = connections[using]
-    fields = [f for f in PublicApiAccess._meta.concrete_fields if not f.primary_key]
-    qn = connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(PublicApiAccess._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    sql, fields = _insert_plan(connection.vendor)
     values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)

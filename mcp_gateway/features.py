@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 from django.db import connection
@@ -16,6 +17,7 @@ class Switches:
     ai_summary_enabled: bool
 
 
+@cache
 def _select_sql() -> str:
     qn = connection.ops.quote_name
     return (f"SELECT {qn('mcp_enabled')}, {qn('ai_summary_enabled')} FROM {qn(FeatureSettings._meta.db_table)} "

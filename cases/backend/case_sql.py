@@ -7,6 +7,7 @@ means. Columns are read under the names of the serializers' field lists (`tenant
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from accounts.principal import TenantScope
@@ -86,6 +87,7 @@ def _from(record: bool) -> str:
     return joins
 
 
+@cache
 def _select(record: bool) -> tuple[list[str], str]:
     columns = _RECORD_COLUMNS if record else _LIST_COLUMNS
     names = list(columns)
@@ -93,7 +95,7 @@ def _select(record: bool) -> tuple[list[str], str]:
 
 
 def _decode(names: list[str], rows: list[tuple[Any, ...]]) -> list[Row]:
-    return rows_as_dicts(names, rows, datetimes=[n for n in names if n in _DATETIMES], jsons=("tags",))
+    return rows_as_dicts(names, rows, datetimes=_DATETIMES.intersection(names), jsons=("tags",))
 
 
 def scope_filter(where: Where, scope: TenantScope, tenant_column: str = "c.tenant_id") -> None:

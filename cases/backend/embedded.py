@@ -106,6 +106,27 @@ def _latest(sql: str, table_name: str, case_pk: int, limit: int) -> tuple[list[t
     return rows, fetch_value(f"SELECT COUNT(*) FROM {table_name} WHERE case_id = %s", [case_pk])
 
 
+# The statements of the case-detail sections, built once ("timestamp", "type", "value", "count" and
+# "index" are quoted: they are keywords or function names somewhere).
+_TS = qn("timestamp")
+_ALERT_TIME = f"a.{_TS}"
+_ALERT_SELECT = f"SELECT {', '.join(f'a.{qn(name)}' for name in ALERT_LIST_FIELDS)} FROM {ALERTS} a"
+_ALERT_ORDER = case_sql.order_by(_ALERT_TIME, True, pk_column="a.id")
+_COMMENTS_SQL = (
+    f"SELECT x.stellar_id, x.comment, u.username, x.user_name, x.created_at, x.modified_at FROM {COMMENTS} x "
+    f"LEFT JOIN {USERS} u ON u.id = x.user_id WHERE x.case_id = %s ORDER BY x.created_at DESC, x.id DESC"
+)
+_OBSERVABLES_SQL = (
+    f"SELECT {qn('type')}, {qn('value')}, {qn('count')}, first_seen, last_seen FROM {OBSERVABLES} "
+    f"WHERE case_id = %s ORDER BY {qn('type')}, {qn('count')} DESC, id"
+)
+_ACTIVITIES_SQL = (
+    f"SELECT x.field, x.from_value, x.to_value, u.username, x.user_name, x.{_TS} FROM {ACTIVITIES} x "
+    f"LEFT JOIN {USERS} u ON u.id = x.user_id WHERE x.case_id = %s ORDER BY x.{_TS} DESC, x.id DESC"
+)
+_SCORES_SQL = f"SELECT x.score, x.{_TS}, x.reasons FROM {SCORES} x WHERE x.case_id = %s ORDER BY x.{_TS} DESC, x.id DESC"
+_TENANTS_SELECT = f"SELECT t.id, t.cust_id, t.cust_name, t.tgrp_name, t.created_at, t.attributes FROM {TENANTS} t"
+
 # Active users whose tenant access covers the tenant (root users included), by username.
 ASSIGNABLE_USERS_SQL = (
     f"SELECT u.username, u.email, u.first_name, u.last_name FROM {USERS} u "
@@ -184,13 +205,11 @@ class EmbeddedBackend:
         where.add("a.case_id = %s", case_pk)
         if cursor:
             last_us, last_pk = cursors.decode(ALERT_CURSOR_SALT, bound_to, cursor, (int, int))
-            case_sql.after(where, f"a.{qn('timestamp')}", param_datetime(from_us(last_us)), last_pk,
+            case_sql.after(where, _ALERT_TIME, param_datetime(from_us(last_us)), last_pk,
                            descending=True, pk_column="a.id")
-        order = case_sql.order_by(f"a.{qn('timestamp')}", True, pk_column="a.id")
-        columns = ", ".join(f"a.{qn(name)}" for name in ALERT_LIST_FIELDS)
         rows = rows_as_dicts(
             ALERT_LIST_FIELDS,
-            fetch(f"SELECT {columns} FROM {ALERTS} a{where.sql()}{order} LIMIT %s", [*where.params, limit + 1]),
+            fetch(f"{_ALERT_SELECT}{where.sql()}{_ALERT_ORDER} LIMIT %s", [*where.params, limit + 1]),
             datetimes=("timestamp",),
         )
         next_cursor = None
@@ -206,11 +225,7 @@ class EmbeddedBackend:
     def list_case_comments(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
-        rows, total = _latest(
-            f"SELECT x.stellar_id, x.comment, u.username, x.user_name, x.created_at, x.modified_at FROM {COMMENTS} x "
-            f"LEFT JOIN {USERS} u ON u.id = x.user_id WHERE x.case_id = %s ORDER BY x.created_at DESC, x.id DESC",
-            COMMENTS, case_pk, limit,
-        )
+        rows, total = _latest(_COMMENTS_SQL, COMMENTS, case_pk, limit)
         items = [
             {
                 "_id": stellar_id,
@@ -227,11 +242,7 @@ class EmbeddedBackend:
     def list_case_observables(self, scope: TenantScope, case_id: str) -> dict[str, list[dict[str, Any]]]:
         case_pk, _ = visible_case(scope, case_id)
         grouped: dict[str, list[dict[str, Any]]] = {}
-        rows = fetch(
-            f"SELECT {qn('type')}, {qn('value')}, {qn('count')}, first_seen, last_seen FROM {OBSERVABLES} "
-            f"WHERE case_id = %s ORDER BY {qn('type')}, {qn('count')} DESC, id",
-            [case_pk],
-        )
+        rows = fetch(_OBSERVABLES_SQL, [case_pk])
         for kind, value, count, first_seen, last_seen in rows:
             grouped.setdefault(kind, []).append(
                 {"value": value, "count": count, "first_seen": to_ms(db_datetime(first_seen)),
@@ -242,12 +253,7 @@ class EmbeddedBackend:
     def list_case_activities(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
-        ts = qn("timestamp")
-        rows, total = _latest(
-            f"SELECT x.field, x.from_value, x.to_value, u.username, x.user_name, x.{ts} FROM {ACTIVITIES} x "
-            f"LEFT JOIN {USERS} u ON u.id = x.user_id WHERE x.case_id = %s ORDER BY x.{ts} DESC, x.id DESC",
-            ACTIVITIES, case_pk, limit,
-        )
+        rows, total = _latest(_ACTIVITIES_SQL, ACTIVITIES, case_pk, limit)
         items = [
             {"field": f, "from": before, "to": after, "user": username, "user_name": user_name,
              "timestamp": to_ms(db_datetime(moment))}
@@ -258,11 +264,7 @@ class EmbeddedBackend:
     def list_case_scores(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
         _check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
-        ts = qn("timestamp")
-        rows, total = _latest(
-            f"SELECT x.score, x.{ts}, x.reasons FROM {SCORES} x WHERE x.case_id = %s ORDER BY x.{ts} DESC, x.id DESC",
-            SCORES, case_pk, limit,
-        )
+        rows, total = _latest(_SCORES_SQL, SCORES, case_pk, limit)
         items = [{"score": score, "timestamp": to_ms(db_datetime(moment)), "reasons": db_json(reasons)}
                  for score, moment, reasons in rows]
         return Page(items=items, total=total, next_cursor=None)
@@ -311,8 +313,7 @@ class EmbeddedBackend:
     def _tenants(self, where: Where) -> list[Row]:
         return rows_as_dicts(
             ("id", "cust_id", "cust_name", "tgrp_name", "created_at", "attributes"),
-            fetch(f"SELECT t.id, t.cust_id, t.cust_name, t.tgrp_name, t.created_at, t.attributes FROM {TENANTS} t"
-                  f"{where.sql()} ORDER BY t.cust_name, t.id", where.params),
+            fetch(f"{_TENANTS_SELECT}{where.sql()} ORDER BY t.cust_name, t.id", where.params),
             datetimes=("created_at",), jsons=("attributes",),
         )
 

@@ -8,6 +8,7 @@ so a row outside the caller's tenants is indistinguishable from a row that does 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -51,6 +52,20 @@ def scoped_tenants(scope: TenantScope) -> QuerySet[Tenant]:
 _CASE_EXTRA_COLUMNS = ("status", "summary", "ai_summary")
 
 
+@cache
+def _visible_case_sql(columns: tuple[str, ...]) -> str:
+    for column in columns:
+        if column not in _CASE_EXTRA_COLUMNS:
+            raise ValueError(f"visible_case cannot read {column!r}")
+    qn = connection.ops.quote_name
+    selected = "".join(f", c.{qn(column)}" for column in columns)
+    return (
+        f"SELECT c.{qn('id')}, c.{qn('tenant_id')}, t.{qn('cust_id')}{selected} "
+        f"FROM {qn(Case._meta.db_table)} c INNER JOIN {qn(Tenant._meta.db_table)} t ON t.{qn('id')} = c.{qn('tenant_id')} "
+        f"WHERE c.{qn('stellar_id')} = %s"
+    )
+
+
 def visible_case(scope: TenantScope, case_id: str, *columns: str) -> tuple[Any, ...]:
     """(pk, tenant pk, *columns) of the case with public `_id` case_id, or NotFound if it does not exist
     or lies outside the scope (same message either way).
@@ -59,18 +74,8 @@ def visible_case(scope: TenantScope, case_id: str, *columns: str) -> tuple[Any, 
     stellar_id index with the tenant check done here: the ORM spends about 20 times the CPU of the
     query itself compiling a scoped lookup (measured on SQLite: ~1 ms against ~0.05 ms).
     """
-    for column in columns:
-        if column not in _CASE_EXTRA_COLUMNS:
-            raise ValueError(f"visible_case cannot read {column!r}")
-    qn = connection.ops.quote_name
-    selected = "".join(f", c.{qn(column)}" for column in columns)
-    sql = (
-        f"SELECT c.{qn('id')}, c.{qn('tenant_id')}, t.{qn('cust_id')}{selected} "
-        f"FROM {qn(Case._meta.db_table)} c INNER JOIN {qn(Tenant._meta.db_table)} t ON t.{qn('id')} = c.{qn('tenant_id')} "
-        f"WHERE c.{qn('stellar_id')} = %s"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [case_id])
+        cursor.execute(_visible_case_sql(columns), [case_id])
         row = cursor.fetchone()
     if row is None or not scope.allows(row[2]):
         raise case_not_found(case_id)
