@@ -161,6 +161,18 @@ def test_created_range_is_inclusive_in_milliseconds(w: World) -> None:
     assert {w.label(i) for i in ids(page)} == {"c1"}
 
 
+@pytest.mark.parametrize("field", ["created", "modified"])
+def test_total_of_a_range_counts_only_inside_its_upper_bound(w: World, field: str) -> None:
+    # The count leaves an upper bound out when no case lies beyond it; here cases do, then none do.
+    moments = sorted(getattr(c, f"{field}_at") for c in Case.objects.all())
+    middle = moments[len(moments) // 2]
+    inside = sum(1 for m in moments if ms(m) <= ms(middle))
+    for to, expected in [(ms(middle), inside), (ms(moments[-1]) + 86_400_000, len(moments))]:
+        assert 1 < expected
+        query = CaseQuery(**{f"{field}_from": 0, f"{field}_to": to}, limit=1)
+        assert backend.list_cases(ROOT_SCOPE, query).total == expected
+
+
 def test_modified_range(w: World) -> None:
     page = backend.list_cases(ROOT_SCOPE, CaseQuery(modified_from=ms(at(5)), modified_to=ms(at(20)), limit=100))
     assert {w.label(i) for i in ids(page)} == {"c2", "c3", "c4"}

@@ -149,6 +149,13 @@ def case_filters(scope: TenantScope, query: CaseQuery) -> Where:
     return where
 
 
+# Upper time bounds count_cases may leave out when no case lies beyond them: the default window ends
+# "now", after the newest case. Counting a range with both bounds reads every index entry's value;
+# with only the lower bound SQLite counts entries without decoding them (100,000 cases, 13,400 in
+# the window: 1.0 ms against 0.4 ms).
+_UPPER_BOUNDS = {"c.created_at < %s": "created_at", "c.modified_at < %s": "modified_at"}
+
+
 def after(where: Where, column: str, value: Any, pk: int, *, descending: bool, pk_column: str = "c.id") -> None:
     """Only rows after (value, pk) in the page order. The redundant bound on `column` alone lets the
     database seek into the (column, id) index instead of filtering from the first row."""
@@ -174,6 +181,11 @@ def select_cases(where: Where, order: str, *, limit: int, offset: int = 0, recor
 
 
 def count_cases(where: Where) -> int:
+    for clause, params in where.conditions:
+        column = _UPPER_BOUNDS.get(clause)
+        # MAX() is one step to the end of the column's index; NULL (no case) keeps the bound.
+        if column is not None and fetch_value(f"SELECT (SELECT MAX({column}) FROM {CASES}) < %s", params):
+            where = where.without(clause)
     return fetch_value(f"SELECT COUNT(*) FROM {CASES} c{where.sql()}", where.params)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from django.core import signing
@@ -54,8 +54,8 @@ def decode(salt: str, bound_to: str, cursor: str, types: tuple[type | tuple[type
 
 def case_query_binding(namespace: str, scope: TenantScope, query: Any) -> str:
     """What a listCases cursor is bound to: every filter, the sort and the scope (not limit or cursor)."""
-    filters = asdict(query)
-    del filters["limit"], filters["cursor"]
+    # A shallow copy: asdict() deep-copies every value and cost more than the rest of this function.
+    filters = {f.name: getattr(query, f.name) for f in fields(query) if f.name not in ("limit", "cursor")}
     # Several values of one filter are ORed: their order does not change the rows.
     for name in ("statuses", "severities", "tags"):
         filters[name] = sorted(set(filters[name]))

@@ -108,20 +108,27 @@ def rows_as_dicts(names: Sequence[str], rows: Iterable[Sequence[Any]], *, dateti
 
 
 class Where:
-    """AND-ed SQL conditions with their parameters, in order."""
+    """AND-ed SQL conditions, each with its parameters."""
 
     def __init__(self) -> None:
-        self.clauses: list[str] = []
-        self.params: list[Any] = []
+        self.conditions: list[tuple[str, tuple[Any, ...]]] = []
 
     def add(self, clause: str, *params: Any) -> None:
-        self.clauses.append(clause)
-        self.params.extend(params)
+        self.conditions.append((clause, params))
 
     def copy(self) -> Where:
         other = Where()
-        other.clauses, other.params = list(self.clauses), list(self.params)
+        other.conditions = list(self.conditions)
+        return other
+
+    def without(self, clause: str) -> Where:
+        other = Where()
+        other.conditions = [c for c in self.conditions if c[0] != clause]
         return other
 
     def sql(self) -> str:
-        return " WHERE " + " AND ".join(self.clauses) if self.clauses else ""
+        return " WHERE " + " AND ".join(c for c, _ in self.conditions) if self.conditions else ""
+
+    @property
+    def params(self) -> list[Any]:
+        return [p for _, params in self.conditions for p in params]
