@@ -3,7 +3,7 @@
 Three servers run side by side on loopback, over the same seeded database (the demo data of
 benchmarks/out/, or --database-url, e.g. PostgreSQL):
 
-- ours: the product under gunicorn with its own configuration (sync workers, --workers, default
+- ours: the product under gunicorn with its own configuration (gthread workers, --workers, default
   2 x cores + 1), /mcp/;
 - SDK: benchmarks/reference_server.py, `mcp.server.mcpserver.MCPServer` (stateless, JSON responses,
   streamable HTTP) under uvicorn (--ref-workers, default 1), exposing listCases, getCaseDetail and
@@ -13,8 +13,8 @@ benchmarks/out/, or --database-url, e.g. PostgreSQL):
   gunicorn, middleware and settings, that only parses the JSON-RPC body, validates it with mcp-types
   and answers a fixed result: the most our stack can serve.
 
-N client processes (httpx, one tools/call POST after another, as a stateless client sends them, with
-keep-alive whenever the server keeps the connection: uvicorn does, gunicorn's sync workers close it)
+N client processes (stdlib http.client, one tools/call POST after another, as a stateless client sends
+them, on a kept-alive connection: uvicorn and gunicorn's gthread workers both keep it)
 run for --seconds at each of --clients (default 1, 8, 32), on the 2025-11-25 wire (--wire modern or
 legacy,modern adds the 2026-07-28 one). For listTenant, listCases (default 24-hour window) and
 getCaseDetail (all sections) it prints throughput, p50 and p99 for both servers, the CPU time the
@@ -51,7 +51,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import logging
 import os
 import pstats
@@ -68,6 +67,7 @@ from benchmarks.common import (  # noqa: E402
     LoadResult,
     Server,
     benchmark_key,
+    best_run,
     database_url,
     django_setup,
     free_port,
@@ -174,20 +174,13 @@ def load(server: Server, body: bytes, headers: dict[str, str], clients: int, sec
 
 def best_of(rounds: int, servers: list[Server], body: bytes, headers: dict[str, str], clients: int,
             seconds: float) -> list[LoadResult]:
-    """Each server measured `rounds` times, servers alternating within a round; per server the round with
-    the highest throughput. Other work on the machine only ever slows a round down, so the best round is
-    the one it disturbed least."""
+    """Each server measured `rounds` times, servers alternating within a round; per server its best round
+    (see common.best_run)."""
     runs: list[list[LoadResult]] = [[] for _ in servers]
     for _ in range(rounds):
         for i, server in enumerate(servers):
             runs[i].append(load(server, body, headers, clients, seconds))
-    out = []
-    for results in runs:
-        best = max(results, key=lambda r: r.rps)
-        best.errors = sum(r.errors for r in results)  # errors of every round count
-        best.first_error = next((r.first_error for r in results if r.first_error), "")
-        out.append(best)
-    return out
+    return [best_run(results) for results in runs]
 
 
 def run_comparison(args, servers: dict[str, Server], plan: dict[str, dict], key: str) -> dict:
@@ -255,7 +248,7 @@ def breakdown(plan: dict[str, dict], key: str, repeat: int) -> dict[str, dict[st
     from mcp_gateway.envelope import parse_envelope
     from mcp_gateway.ratelimit import retry_after_seconds
     from mcp_gateway.registry import ToolContext, registry, to_json_text
-    from mcp_gateway import sanitize
+    from mcp_gateway import jsonwire, sanitize
     from mcp_gateway.sanitize import neutralise
 
     needs_neutralising = getattr(sanitize, "json_text_needs_neutralising", None)
@@ -300,9 +293,8 @@ def breakdown(plan: dict[str, dict], key: str, repeat: int) -> dict[str, dict[st
         rows["serialisation: text block JSON"] = median_ms(lambda: to_json_text(structured), repeat)
         rows["serialisation: mcp-types result"] = median_ms(
             lambda: wire.serialize_server_result("tools/call", "2025-11-25", result), repeat)
-        rows["serialisation: response json.dumps"] = median_ms(
-            lambda: json.dumps({"jsonrpc": "2.0", "id": 1, "result": serialised}, ensure_ascii=False,
-                               separators=(",", ":")), repeat)
+        rows["serialisation: response JSON"] = median_ms(
+            lambda: jsonwire.dumps({"jsonrpc": "2.0", "id": 1, "result": serialised}), repeat)
         record = AccessRecord(
             outcome="success", user=principal.user, api_key=principal.api_key,
             key_public_id=principal.api_key.public_id, endpoint=tool.endpoint, tool=tool_name, arguments=arguments,
@@ -345,7 +337,7 @@ def print_breakdown(parts: dict[str, dict[str, float]], results: dict, ceiling_p
                         "validation: tool arguments"]),
         ("audit write", ["audit write"]),
         ("serialisation", ["serialisation: neutralise text", "serialisation: text block JSON",
-                           "serialisation: mcp-types result", "serialisation: response json.dumps"]),
+                           "serialisation: mcp-types result", "serialisation: response JSON"]),
         ("feature switches (DB read)", ["feature switches"]),
         ("DB connection per request (open/close)", ["per-request DB connection"]),
     ]
@@ -490,7 +482,7 @@ def main() -> int:
                         help="measure each cell this many times (servers alternating) and keep each server's best "
                              "round: on a shared machine, the least disturbed one")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
-                        help="gunicorn sync workers (ours and ceiling; default 2 x cores + 1)")
+                        help="gunicorn gthread workers (ours and ceiling; default 2 x cores + 1)")
     parser.add_argument("--ref-workers", type=int, default=1, help="uvicorn workers of the SDK server")
     parser.add_argument("--ref-sync", choices=("thread_sensitive", "threadpool"), default="thread_sensitive",
                         help="how the SDK server runs Django code (see reference_server.py)")
@@ -522,9 +514,9 @@ def main() -> int:
     key = benchmark_key("compare_sdk")
     plan = plan_arguments()
     print(f"machine: {machine_line()}")
-    print(f"database: {connection.vendor} ({database.split('@')[-1]}); ours: gunicorn {args.workers} sync "
+    print(f"database: {connection.vendor} ({database.split('@')[-1]}); ours: gunicorn {args.workers} gthread "
           f"workers; SDK: uvicorn {args.ref_workers} worker(s), {args.ref_sync}; ceiling: gunicorn "
-          f"{args.workers} sync workers")
+          f"{args.workers} gthread workers")
     if args.ours_env:
         print(f"ours with: {' '.join(args.ours_env)}")
 

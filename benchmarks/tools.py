@@ -15,7 +15,6 @@ Not part of `make test`: figures depend on the machine.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,8 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import (  # noqa: E402
     benchmark_key,
+    best_run,
     database_url,
     django_setup,
+    machine_line,
     median_ms,
     prepare_database,
     run_load,
@@ -74,6 +75,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (default 2 x cores + 1)")
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--db", type=Path)
+    parser.add_argument("--rounds", type=int, default=1, help="runs per measurement; the best is printed")
     args = parser.parse_args()
 
     database = database_url(args.cases, db=args.db)
@@ -88,15 +90,18 @@ def main() -> int:
 
     server = start_gunicorn("ours", "/mcp/", database=database, workers=args.workers)
     try:
-        print(f"\n{args.cases} cases on SQLite, gunicorn {args.workers} sync workers, {os.cpu_count()} cores, "
-              f"{args.seconds:.0f} s per run, per-key rate limits off\n")
+        rounds = f", best of {args.rounds} runs" if args.rounds > 1 else ""
+        print(f"\n{machine_line()}")
+        print(f"{args.cases} cases on SQLite, gunicorn {args.workers} gthread workers, "
+              f"{args.seconds:.0f} s per run{rounds}, per-key rate limits off\n")
         print(f"{'scenario':30} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'backend ms':>11} "
               f"{'overhead ms':>12} {'errors':>6}")
         for label, (tool, arguments) in plan.items():
             body, headers = tools_call_request(tool, arguments, key)
             run_load(server.url, body, headers, args.workers + 1, 1.5)  # every worker warm before measuring
             for clients in [int(c) for c in args.clients.split(",")]:
-                r = run_load(server.url, body, headers, clients, args.seconds)
+                r = best_run([run_load(server.url, body, headers, clients, args.seconds, server_pid=server.process.pid)
+                              for _ in range(args.rounds)])
                 overhead = r.p50 - backend_ms[label] if clients == 1 else float("nan")
                 print(f"{label:30} {clients:>7} {r.rps:>8.0f} {r.p50:>8.1f} {r.p99:>8.1f} "
                       f"{backend_ms[label]:>11.2f} {overhead:>12.2f} {r.errors:>6}", flush=True)

@@ -25,7 +25,12 @@ _IN_JSON_TEXT = re.compile(
 
 
 def json_text_needs_neutralising(text: str) -> bool:
-    """Whether the JSON text of a value holds anything `neutralise` would change (a cheap C scan)."""
+    """Whether the JSON text of a value holds anything `neutralise` would change (a cheap C scan).
+
+    Most results are plain ASCII: then only the escapes of controls and a raw DEL can be there, and
+    four substring searches cost a tenth of the regular expression's scan."""
+    if text.isascii():
+        return "\\u00" in text or "\\b" in text or "\\f" in text or "\x7f" in text
     return _IN_JSON_TEXT.search(text) is not None
 
 
