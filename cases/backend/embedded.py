@@ -1,14 +1,16 @@
-"""The embedded backend: case data from this project's own database through the ORM.
+"""The embedded backend: case data from this project's own database.
 
-Every query starts from a scoped queryset (see queries.py). Rows are read with `.values()` on the hot
-paths: model instances cost several times the CPU of the SQL itself here.
+The reads an AI client makes on every call (case pages, a case and its sections, tenants) are
+hand-written SQL (case_sql.py, sql.py): Django spent several times the CPU of the SQL itself compiling
+those queries. Every statement carries the caller's tenant scope, or starts from `visible_case`, so a
+row outside the scope is indistinguishable from one that does not exist. The update (case_update.py)
+and the rare reads stay on the ORM.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from accounts.models import TenantAccess
@@ -59,7 +61,6 @@ from .serializers import (
     to_us,
 )
 
-User = get_user_model()
 
 # sort name -> (model field, cursor value type)
 SORTS: dict[str, tuple[str, type | tuple[type, ...]]] = {

@@ -1,8 +1,7 @@
-"""Building blocks shared by the embedded backend's reads and its update: scoped querysets, the
-"not found" wording, and the users a case may be assigned to.
+"""Building blocks shared by the embedded backend's reads and its update: the scoped case lookup, the
+scoped alert queryset, the "not found" wording, and the users a case may be assigned to.
 
-Every query of the embedded backend starts from `scoped_cases`, `scoped_alerts` or `scoped_tenants`,
-so a row outside the caller's tenants is indistinguishable from a row that does not exist.
+A row outside the caller's tenants is indistinguishable from a row that does not exist.
 """
 
 from __future__ import annotations
@@ -30,22 +29,10 @@ def _scope_tenant_pks(scope: TenantScope) -> QuerySet[Tenant]:
     return Tenant.objects.filter(cust_id__in=scope.cust_ids).values("pk")
 
 
-def scoped_cases(scope: TenantScope) -> QuerySet[Case]:
-    if scope.all_tenants:
-        return Case.objects.all()
-    return Case.objects.filter(tenant_id__in=_scope_tenant_pks(scope))
-
-
 def scoped_alerts(scope: TenantScope) -> QuerySet[Alert]:
     if scope.all_tenants:
         return Alert.objects.all()
     return Alert.objects.filter(tenant_id__in=_scope_tenant_pks(scope))
-
-
-def scoped_tenants(scope: TenantScope) -> QuerySet[Tenant]:
-    if scope.all_tenants:
-        return Tenant.objects.all()
-    return Tenant.objects.filter(cust_id__in=scope.cust_ids)
 
 
 # Columns `visible_case` may read besides the ids (a fixed list: they are spliced into SQL).
@@ -85,12 +72,6 @@ def visible_case(scope: TenantScope, case_id: str, *columns: str) -> tuple[Any, 
         # JSON arrives as text on both SQLite and psycopg (Django registers a text loader for jsonb).
         values.append(field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value)
     return (row[0], row[1], *values)
-
-
-def first(qs: QuerySet) -> Any:
-    """The first row or None, without the ORDER BY that `.first()` adds (lookups here are unique)."""
-    rows = list(qs.order_by()[:1])
-    return rows[0] if rows else None
 
 
 def shown(value: Any) -> str:
