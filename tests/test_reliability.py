@@ -37,6 +37,10 @@ def assert_updates_add_up(world, tally) -> None:
 def test_32_clients_for_60_seconds(live_url):
     world = make_load_world(update_cases=8)
     tally = run_mixed_load(live_url, world, clients=32, seconds=60)
+    # The figures of the run (shown with `pytest -s`, and in the report when an assertion fails).
+    print(f"\n32 clients, 60 s, {connection.vendor}: {tally.calls} calls ({tally.calls / 60:.0f}/s), "
+          f"{tally.failures} failed, {tally.dropped} dropped, {tally.server_errors} server errors, "
+          f"{sum(tally.changed.values())} updates applied")
     assert tally.calls > 1000
     assert tally.failures == tally.dropped == tally.server_errors == 0
     assert PublicApiAccess.objects.count() == tally.calls
