@@ -154,9 +154,11 @@ def record_access(rec: AccessRecord) -> None:
         row = _build_row(rec)
         using = router.db_for_write(PublicApiAccess)
         # Inside a caller's transaction, a savepoint keeps a failed insert from breaking that
-        # transaction; in autocommit the INSERT stands alone (one statement, no BEGIN).
-        in_atomic = connections[using].in_atomic_block
-        with transaction.atomic(using=using) if in_atomic else contextlib.nullcontext():
+        # transaction. On SQLite a transaction is also how a write takes its turn among the workers
+        # (stellar_mcp_site/sqlite_backend); elsewhere the INSERT stands alone (one statement, no BEGIN).
+        connection = connections[using]
+        in_transaction = connection.in_atomic_block or connection.vendor == "sqlite"
+        with transaction.atomic(using=using) if in_transaction else contextlib.nullcontext():
             _insert(row, using)
     except Exception:
         logger.exception(

@@ -89,6 +89,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # timeout makes a writer wait for the lock instead of failing, and IMMEDIATE transactions take
     # the write lock up front (a deferred read-then-write transaction fails at once when another
     # writer holds the lock, whatever the timeout).
+    # Django's SQLite backend, with writers taking turns through a file lock (see sqlite_backend/base.py).
+    DATABASES["default"]["ENGINE"] = "stellar_mcp_site.sqlite_backend"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",

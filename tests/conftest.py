@@ -39,7 +39,7 @@ def django_db_modify_db_settings() -> None:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] == "django.db.backends.sqlite3":
+    if is_sqlite(db):
         RUN_DIR.mkdir(exist_ok=True)
         db.setdefault("TEST", {})["NAME"] = str(RUN_DIR / f"test-{os.getpid()}.sqlite3")
     elif not db.get("TEST", {}).get("NAME"):
@@ -47,10 +47,15 @@ def django_db_modify_db_settings() -> None:
         db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
 
 
+def is_sqlite(settings_dict: dict) -> bool:
+    # The project's SQLite engine (stellar_mcp_site.sqlite_backend) or Django's own.
+    return settings_dict["ENGINE"] in ("stellar_mcp_site.sqlite_backend", "django.db.backends.sqlite3")
+
+
 def database_url_for(settings_dict: dict) -> str:
     """A DATABASE_URL that points another process at the test database."""
     engine = settings_dict["ENGINE"]
-    if engine == "django.db.backends.sqlite3":
+    if is_sqlite(settings_dict):
         return f"sqlite:///{settings_dict['NAME']}"
     if engine == "django.db.backends.postgresql":
         user = quote(settings_dict.get("USER") or "", safe="")
