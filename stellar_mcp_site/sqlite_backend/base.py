@@ -1,11 +1,12 @@
 """Django's SQLite backend, with writers taking turns through a file lock.
 
-Several gunicorn workers write to one SQLite file (an audit row per call, updateCase). When the write
+Several gunicorn workers write to one SQLite file (updateCase, an audit row per call). When the write
 lock is taken, SQLite's busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between attempts, however
 soon the lock is freed: under 8 concurrent writers updateCase's p99 reached 634 ms. Here a transaction
 first takes an exclusive `flock` on `<database>.writers` (a waiter takes it at most 2 ms after it is
 freed), and only then runs `BEGIN IMMEDIATE`, which then finds SQLite's lock free. Readers never take it (WAL lets them
-run beside the writer).
+run beside the writer). Statements outside a transaction (a read's audit INSERT) do not take turns:
+for them SQLite's busy handler still applies.
 
 Waiting is bounded by the busy timeout: past it the transaction goes ahead and SQLite's own timeout
 decides, so a stuck process cannot hang the others for longer than before.
