@@ -16,7 +16,6 @@ from cases.backend import case_sql
 from cases.backend.embedded import EmbeddedBackend
 from cases.backend.queries import scoped_alerts, visible_case
 from cases.backend.serializers import case_record
-from cases.backend.sql import TENANTS, placeholders
 from cases.models import Alert
 
 from .params import CaseListParams
@@ -52,8 +51,8 @@ class PublicApiStore(EmbeddedBackend):
         query = params.query
         where = self._case_filters(scope, query)
         if params.tenants is not None:
-            where.add(f"c.tenant_id IN (SELECT id FROM {TENANTS} WHERE cust_id IN ({placeholders(params.tenants)}))",
-                      *params.tenants)
+            # The tenant filter narrows like a scope: the same condition.
+            case_sql.scope_filter(where, TenantScope(all_tenants=False, cust_ids=frozenset(params.tenants)))
         if params.ticket_id is not None:
             where.add("c.ticket_id = %s", params.ticket_id)
         score_to = params.extra_ranges.get("score", (None, None))[1]
