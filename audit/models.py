@@ -27,12 +27,17 @@ class PublicApiAccess(models.Model):
     """Append-only: rows are inserted by the recorder and never updated or deleted but by retention."""
 
     timestamp = models.DateTimeField(db_index=True)
+    # The user and key are kept by id, without a database constraint and untouched when they are
+    # deleted: the log may live in a database of its own (see stellar_mcp_site/db_router.py), and an
+    # audit row keeps saying who made the call (username and key id are stored as text as well).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
     )
     username = models.CharField(max_length=150, blank=True, default="")
     api_key = models.ForeignKey(
-        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
     )
     key_public_id = models.CharField("key id", max_length=16, blank=True, default="")
     activity_type = models.CharField(max_length=40, default=ACTIVITY_PUBLIC_API_ACCESS)

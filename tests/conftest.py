@@ -35,16 +35,30 @@ RUN_DIR = ROOT / ".run"
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings() -> None:
-    """Put the SQLite test database in a file (not memory) so gunicorn workers can open it."""
+    """Put each SQLite test database in a file (not memory) so gunicorn workers can open it."""
     from django.conf import settings
 
-    db = settings.DATABASES["default"]
-    if is_sqlite(db):
-        RUN_DIR.mkdir(exist_ok=True)
-        db.setdefault("TEST", {})["NAME"] = str(RUN_DIR / f"test-{os.getpid()}.sqlite3")
-    elif not db.get("TEST", {}).get("NAME"):
-        # Several developers' runs may share one PostgreSQL server: one test database per run.
-        db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
+    for alias, db in settings.DATABASES.items():
+        suffix = "" if alias == "default" else f"-{alias}"
+        if is_sqlite(db):
+            RUN_DIR.mkdir(exist_ok=True)
+            db.setdefault("TEST", {})["NAME"] = str(RUN_DIR / f"test-{os.getpid()}{suffix}.sqlite3")
+        elif not db.get("TEST", {}).get("NAME"):
+            # Several developers' runs may share one PostgreSQL server: one test database per run.
+            db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}{suffix.replace('-', '_')}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every database test may use every database: the Activity Log has its own on SQLite
+    (stellar_mcp_site/db_router.py), and a tool call anywhere writes an audit row there."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None and "_django_db_helper" not in getattr(item, "fixturenames", ()):
+            continue
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        if "databases" not in kwargs:
+            item.add_marker(pytest.mark.django_db(*(marker.args if marker else ()), **kwargs, databases="__all__"),
+                            append=False)
 
 
 def is_sqlite(settings_dict: dict) -> bool:
@@ -100,13 +114,15 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> N
 
 class LiveServer:
     def __init__(self, env_overrides: dict[str, str], workers: int = 2) -> None:
-        from django.db import connection
+        from django.db import connection, connections
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **env_overrides}
         if "DATABASE_URL" not in env_overrides:
             env["DATABASE_URL"] = database_url_for(connection.settings_dict)
+            if "audit" in connections and "AUDIT_DATABASE_URL" not in env_overrides:
+                env["AUDIT_DATABASE_URL"] = database_url_for(connections["audit"].settings_dict)
         env.setdefault("DJANGO_SECRET_KEY", _test_secret_key())
         env["HOST"], env["PORT"] = "127.0.0.1", str(self.port)
         env["WEB_CONCURRENCY"] = str(workers)

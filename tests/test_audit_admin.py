@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import connection
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from audit import paginator as paginator_module
 from audit.models import Outcome, PublicApiAccess, Source
 from audit.recorder import AccessRecord, record_access
 from cases.models import Tenant
+from stellar_mcp_site.db_router import audit_database
 
 pytestmark = pytest.mark.django_db
 
@@ -235,8 +236,8 @@ def test_count_is_capped_when_filtered_and_estimated_when_not(admin_client, log,
     monkeypatch.setattr(paginator_module, "COUNT_CAP", 3)
     for _ in range(3):
         record_access(AccessRecord(tool="listTenant", outcome=Outcome.SUCCESS))
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    if connections[audit_database()].vendor == "postgresql":
+        with connections[audit_database()].cursor() as cursor:
             cursor.execute("ANALYZE audit_publicapiaccess")  # the estimate is the planner's statistics
     # Unfiltered: 8 rows, above the cap, estimated (SQLite: from the id range).
     response = admin_client.get(reverse(CHANGELIST))
@@ -271,7 +272,7 @@ def test_date_hierarchy_offers_the_log_range_without_scanning_it(admin_client, l
     from django.test.utils import CaptureQueriesContext
 
     this_year = timezone.localtime().year
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connections[audit_database()]) as queries:
         html = admin_client.get(reverse(CHANGELIST)).content.decode()
     for year in range(2024, this_year + 1):
         assert f"?timestamp__year={year}" in html

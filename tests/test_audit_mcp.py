@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.db import connection
+from django.db import connections
 
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
@@ -13,6 +13,7 @@ from audit.models import PublicApiAccess
 from mcp_gateway import features
 from tests.factories import make_alert, make_case, make_tenant, make_user
 from tests.mcp_helpers import McpSession, RawMcp
+from stellar_mcp_site.db_router import audit_database
 
 ENDPOINTS = {
     "get_access_token": "POST /connect/api/v1/access_token",
@@ -125,7 +126,7 @@ def test_no_secret_reaches_any_column(world):
     RawMcp(world["base"], token + "x").call("listTenant")
     secrets = [key, key[len("sk-stellar-") + 12:], token, token.split(".")[-1]]
     table = PublicApiAccess._meta.db_table
-    with connection.cursor() as cursor:
+    with connections[audit_database()].cursor() as cursor:
         cursor.execute(f"SELECT * FROM {table}")
         dump = "\n".join(repr(row) for row in cursor.fetchall())
     assert PublicApiAccess.objects.count() == 5
@@ -136,12 +137,12 @@ def test_no_secret_reaches_any_column(world):
 def test_recording_failure_does_not_change_the_answer_and_is_logged_loudly(world, gunicorn_server):
     raw = RawMcp(world["base"], world["key"])
     table = PublicApiAccess._meta.db_table
-    with connection.cursor() as cursor:
+    with connections[audit_database()].cursor() as cursor:
         cursor.execute(f"ALTER TABLE {table} RENAME TO audit_unavailable")
     try:
         answer = raw.call("listTenant")
     finally:
-        with connection.cursor() as cursor:
+        with connections[audit_database()].cursor() as cursor:
             cursor.execute(f"ALTER TABLE audit_unavailable RENAME TO {table}")
     assert answer["result"]["structuredContent"]["total"] == 1 and not answer["result"]["isError"]
     deadline = time.time() + 5

@@ -9,7 +9,7 @@ import string
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -93,9 +93,14 @@ def test_row_has_every_field_and_snapshot(owner, key_and_plaintext):
 def test_one_insert_and_no_other_query(owner, key_and_plaintext):
     key, _ = key_and_plaintext
     key = ApiKey.objects.get(pk=key.pk)  # a fresh row: its owner is not loaded
-    with CaptureQueriesContext(connection) as queries:
-        record_access(AccessRecord(api_key=key, tool="listCases", outcome=Outcome.SUCCESS))
-    statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
+    # Every database (the Activity Log has its own on SQLite): one INSERT in all, nothing else.
+    captures = [CaptureQueriesContext(connections[alias]) for alias in connections]
+    for capture in captures:
+        capture.__enter__()
+    record_access(AccessRecord(api_key=key, tool="listCases", outcome=Outcome.SUCCESS))
+    for capture in reversed(captures):
+        capture.__exit__(None, None, None)
+    statements = [q["sql"] for c in captures for q in c.captured_queries if "SAVEPOINT" not in q["sql"].upper()]
     assert len(statements) == 1 and statements[0].upper().startswith("INSERT"), statements
     # The owner comes from the key's user id, without loading the user.
     assert PublicApiAccess.objects.get().user_id == owner.pk
