@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from accounts.services import api_key_create
 from audit.models import PublicApiAccess
@@ -47,3 +48,29 @@ def test_read_and_write_budgets_per_key(limited_server):
     outcomes = list(PublicApiAccess.objects.order_by("id").values_list("tool", "outcome"))
     assert outcomes.count(("updateCase", "rate_limited")) == 1
     assert outcomes.count(("listTenant", "rate_limited")) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("per_tool", [False, True])
+def test_the_check_reads_index_entries_only(per_tool):
+    # It runs on every tool call: on a busy key it walks up to `limit` entries, which must not each
+    # cost a row lookup.
+    from django.db import connections
+
+    from mcp_gateway.ratelimit import _nth_latest_call_sql
+    from stellar_mcp_site.db_router import audit_database
+
+    alias = audit_database()
+    connection = connections[alias]
+    params = ["k", connection.ops.adapt_datetimefield_value(timezone.now()), "rate_limited",
+              *(["updateCase"] if per_tool else []), 59]
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + _nth_latest_call_sql(alias, per_tool=per_tool), params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "COVERING INDEX paa_key_time_outcome_tool" in plan, plan
+        else:
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("EXPLAIN " + _nth_latest_call_sql(alias, per_tool=per_tool), params)
+            plan = " ".join(row[0] for row in cursor.fetchall())
+            assert "paa_key_time_outcome_tool" in plan, plan
