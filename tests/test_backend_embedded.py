@@ -868,3 +868,38 @@ def test_tags_dedupe_strip_and_keep_order(w: World) -> None:
     result = backend.update_case(w.acme_scope, w.c1.stellar_id, CaseUpdate(tags_delete=("phishing", "email", "b", "a")), actor=w.ana)
     assert result["case"]["tags"] == []
     assert not CaseTag.objects.filter(case=w.c1).exists()
+
+
+# --- one case, several reads ------------------------------------------------------------------------
+
+
+def test_reads_about_one_case_find_it_once(w: World) -> None:
+    case_id = w.c1.stellar_id
+
+    def lookups() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            backend.list_case_comments(w.acme_scope, case_id, limit=5)
+            backend.list_case_observables(w.acme_scope, case_id)
+            backend.list_case_activities(w.acme_scope, case_id, limit=5)
+            backend.list_assignable_users(w.acme_scope, case_id)
+        return sum('"stellar_id" = ' in q["sql"] or "stellar_id = " in q["sql"] for q in ctx.captured_queries)
+
+    assert lookups() == 4
+    with backend.reading_one_case():
+        assert lookups() == 1
+    assert lookups() == 4  # nothing kept after the block
+
+
+def test_reading_one_case_keeps_every_scope_check(w: World) -> None:
+    with backend.reading_one_case():
+        backend.list_case_comments(w.acme_scope, w.c1.stellar_id, limit=5)
+        # The same case for a caller who may not see it: still not found, worded as a miss.
+        with pytest.raises(NotFound, match="No case with _id"):
+            backend.list_case_comments(w.globex_scope, w.c1.stellar_id, limit=5)
+        with pytest.raises(NotFound):
+            backend.list_case_observables(w.globex_scope, w.c1.stellar_id)
+        # A miss is not remembered as a hit.
+        with pytest.raises(NotFound):
+            backend.list_case_comments(w.acme_scope, w.g1.stellar_id, limit=5)
+        with pytest.raises(NotFound):
+            backend.list_case_comments(w.acme_scope, w.g1.stellar_id, limit=5)

@@ -13,6 +13,7 @@ Conventions for every method:
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -108,6 +109,11 @@ class CaseBackend(Protocol):
         stored name such as "System" when no user), acknowledged, closed, start_timestamp, end_timestamp
         (ms or 0, each with an `_iso` twin that is null when unset), tenant_group_name, resolution_note).
         Exactly one of case_id / ticket_id, else InvalidArgument."""
+        ...
+
+    def reading_one_case(self) -> AbstractContextManager[None]:
+        """A block of reads about one case (getCaseDetail's sections): the backend may find the case once
+        for the whole block instead of once per read. Scope checks stay per call."""
         ...
 
     def get_case_summary(self, scope: TenantScope, case_id: str) -> str: ...

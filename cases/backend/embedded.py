@@ -9,6 +9,7 @@ and the rare reads stay on the ORM.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.db.models import Q
@@ -24,6 +25,7 @@ from .case_update import update_case
 from .queries import (
     case_not_found,
     check_choices,
+    memoized_case_lookups,
     scoped_alerts,
     shown,
     visible_case,
@@ -191,6 +193,9 @@ class EmbeddedBackend:
             if row is None:
                 raise NotFound(f"No case with ticket_id {ticket_id} is visible to this key.")
         return case_record(row)
+
+    def reading_one_case(self) -> AbstractContextManager[None]:
+        return memoized_case_lookups()
 
     def get_case_summary(self, scope: TenantScope, case_id: str) -> str:
         return visible_case(scope, case_id, "summary")[2]

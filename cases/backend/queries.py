@@ -6,7 +6,9 @@ A row outside the caller's tenants is indistinguishable from a row that does not
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -53,6 +55,21 @@ def _visible_case_sql(columns: tuple[str, ...]) -> str:
     )
 
 
+# Inside `memoized_case_lookups()`, a case found once for a scope is not looked up again: getCaseDetail
+# reads up to nine sections of one case and each section starts from `visible_case` (measured: 13 % of
+# the call). Only the ids are kept (a case's pk and tenant never change) and only for that block.
+_resolved: ContextVar[dict[tuple[TenantScope, str], tuple[int, int]] | None] = ContextVar("resolved_cases", default=None)
+
+
+@contextmanager
+def memoized_case_lookups() -> Iterator[None]:
+    token = _resolved.set({})
+    try:
+        yield
+    finally:
+        _resolved.reset(token)
+
+
 def visible_case(scope: TenantScope, case_id: str, *columns: str) -> tuple[Any, ...]:
     """(pk, tenant pk, *columns) of the case with public `_id` case_id, or NotFound if it does not exist
     or lies outside the scope (same message either way).
@@ -61,11 +78,16 @@ def visible_case(scope: TenantScope, case_id: str, *columns: str) -> tuple[Any, 
     stellar_id index with the tenant check done here: the ORM spends about 20 times the CPU of the
     query itself compiling a scoped lookup (measured on SQLite: ~1 ms against ~0.05 ms).
     """
+    resolved = _resolved.get()
+    if resolved is not None and not columns and (scope, case_id) in resolved:
+        return resolved[(scope, case_id)]
     with connection.cursor() as cursor:
         cursor.execute(_visible_case_sql(columns), [case_id])
         row = cursor.fetchone()
     if row is None or not scope.allows(row[2]):
         raise case_not_found(case_id)
+    if resolved is not None:
+        resolved[(scope, case_id)] = (row[0], row[1])
     values = []
     for column, value in zip(columns, row[3:]):
         field = Case._meta.get_field(column)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import quote
 
@@ -259,6 +260,9 @@ class UpstreamBackend:
         case = rows[0]
         self._case_tenants.put(case.get("_id"), case.get("cust_id"))
         return case_record(case if is_full_record(case) else self._fetch_case(case["_id"]))
+
+    def reading_one_case(self) -> AbstractContextManager[None]:
+        return nullcontext()  # each read is its own Public API request
 
     def get_case_summary(self, scope: TenantScope, case_id: str) -> str:
         body = self._section(scope, case_id, "summary", params={"formatted": "true"})

@@ -258,6 +258,11 @@ def _resolve_case(ctx: ToolContext, args: CaseRef) -> dict[str, Any]:
 
 
 def get_case_detail(ctx: ToolContext, args: CaseDetailArgs) -> dict[str, Any]:
+    with backend().reading_one_case():
+        return _case_detail(ctx, args)
+
+
+def _case_detail(ctx: ToolContext, args: CaseDetailArgs) -> dict[str, Any]:
     scope, b = ctx.principal.tenants, backend()
     case = _resolve_case(ctx, args)
     case_id = case["_id"]
