@@ -245,6 +245,7 @@ def breakdown(plan: dict[str, dict], key: str, repeat: int) -> dict[str, dict[st
     from accounts.authentication import authenticate_bearer
     from audit.recorder import AccessRecord, record_access
     from mcp_gateway import features
+    from mcp_gateway.dispatch import serialize_tool_result
     from mcp_gateway.envelope import parse_envelope
     from mcp_gateway.ratelimit import retry_after_seconds
     from mcp_gateway.registry import ToolContext, registry, to_json_text
@@ -292,7 +293,7 @@ def breakdown(plan: dict[str, dict], key: str, repeat: int) -> dict[str, dict[st
             rows["serialisation: neutralise text"] = median_ms(lambda: needs_neutralising(raw_text), repeat)
         rows["serialisation: text block JSON"] = median_ms(lambda: to_json_text(structured), repeat)
         rows["serialisation: mcp-types result"] = median_ms(
-            lambda: wire.serialize_server_result("tools/call", "2025-11-25", result), repeat)
+            lambda: serialize_tool_result("2025-11-25", result), repeat)
         rows["serialisation: response JSON"] = median_ms(
             lambda: jsonwire.dumps({"jsonrpc": "2.0", "id": 1, "result": serialised}), repeat)
         record = AccessRecord(

@@ -63,7 +63,7 @@ def _serialize(method: str, version: str, result: dict[str, Any]) -> dict[str, A
     return wire.serialize_server_result(method, version, result)
 
 
-def _serialize_tool_result(version: str, result: dict[str, Any]) -> dict[str, Any]:
+def serialize_tool_result(version: str, result: dict[str, Any]) -> dict[str, Any]:
     """A tools/call result checked and shaped by the official wire types, except the payload.
 
     The envelope (content blocks, isError, resultType, _meta) goes through `mcp-types` like every other
@@ -192,7 +192,7 @@ def dispatch_legacy(
         _validate_params(method, version, params)
         done = call_tool(principal, params or {}, request_id=request_id, ai_summary_enabled=ai_summary_enabled)
         if done.error is None:
-            done.result = _serialize_tool_result(version, done.result)
+            done.result = serialize_tool_result(version, done.result)
         return done
     raise p.JsonRpcError(p.METHOD_NOT_FOUND, f"Method not found: {method}")
 
@@ -227,6 +227,6 @@ def dispatch_modern(
         _validate_params(method, version, params)
         done = call_tool(principal, params or {}, request_id=request_id, ai_summary_enabled=ai_summary_enabled)
         if done.error is None:
-            done.result = _serialize_tool_result(version, {**done.result, "resultType": "complete", "_meta": meta})
+            done.result = serialize_tool_result(version, {**done.result, "resultType": "complete", "_meta": meta})
         return done
     raise p.JsonRpcError(p.METHOD_NOT_FOUND, f"Method not found: {method}", http_status=404)

@@ -32,7 +32,7 @@ def result_for(version: str, structured: dict) -> dict:
 @given(structured=st.dictionaries(st.text(max_size=8), JSON, max_size=5))
 def test_same_answer_as_the_full_wire_dump(version, structured):
     result = result_for(version, structured)
-    assert dispatch._serialize_tool_result(version, result) == dispatch._serialize("tools/call", version, result)
+    assert dispatch.serialize_tool_result(version, result) == dispatch._serialize("tools/call", version, result)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -45,6 +45,6 @@ def test_a_broken_envelope_meets_the_same_fate(version, broken):
         expected = dispatch._serialize("tools/call", version, result)
     except Exception as exc:
         with pytest.raises(type(exc)):
-            dispatch._serialize_tool_result(version, result)
+            dispatch.serialize_tool_result(version, result)
     else:
-        assert dispatch._serialize_tool_result(version, result) == expected
+        assert dispatch.serialize_tool_result(version, result) == expected
