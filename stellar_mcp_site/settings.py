@@ -98,7 +98,7 @@ def _sqlite_audit_file(name: str) -> str | None:
 # The Activity Log (audit.PublicApiAccess) gets one row per tool call. On SQLite it lives in a file of
 # its own: every commit to a SQLite file makes every other connection drop its whole page cache, so
 # with the audit rows in the main file each call's INSERT made every worker re-read the case pages it
-# had cached. Measured with 8 clients on 2 cores: listCases 333 -> 483 calls/s, median 19 -> 15 ms.
+# had cached. Measured with 8 clients on 2 cores, interleaved runs: listCases 265-333 -> 310-483 calls/s.
 # PostgreSQL caches pages server-side and keeps the log in the main database unless AUDIT_DATABASE_URL
 # points elsewhere. stellar_mcp_site.db_router sends the audit app there.
 if env.str("AUDIT_DATABASE_URL", default=""):

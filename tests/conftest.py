@@ -63,7 +63,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def is_sqlite(settings_dict: dict) -> bool:
     # The project's SQLite engine (stellar_mcp_site.sqlite_backend) or Django's own.
-    return settings_dict["ENGINE"] in ("stellar_mcp_site.sqlite_backend", "django.db.backends.sqlite3")
+    return settings_dict["ENGINE"] in settings.SQLITE_ENGINES
 
 
 def database_url_for(settings_dict: dict) -> str:
