@@ -91,40 +91,40 @@ def _snapshots(rec: AccessRecord) -> tuple[Any, str, Any, str]:
     return user, username, api_key, key_public_id
 
 
-def _build_row(rec: AccessRecord) -> PublicApiAccess:
+def _row_values(rec: AccessRecord) -> dict[str, Any]:
+    """The new row's column values by attribute name, redacted and bounded. A dict rather than a model
+    instance: building a PublicApiAccess (descriptors, defaults, signals' bookkeeping) cost more than the
+    values themselves, and the row is only ever inserted."""
     user, username, api_key, key_public_id = _snapshots(rec)
     for linked in (user, api_key):
         if linked is not None and linked.pk is None:
             # What save() would refuse: the link would be lost silently.
             raise ValueError(f"cannot audit a call by an unsaved {type(linked).__name__}")
-    row = PublicApiAccess(
-        timestamp=timezone.now(),
-        user=user,
-        username=cut(username, 150),
-        api_key=api_key,
-        key_public_id=redact_id(key_public_id)[:16] if key_public_id else "",
-        activity_type=ACTIVITY_PUBLIC_API_ACCESS,
-        source=str(rec.source)[:8],
-        endpoint=redact_text(str(rec.endpoint), 120),
-        tool=redact_text(str(rec.tool), 64),
-        arguments=redact_arguments(rec.arguments),
-        outcome=str(rec.outcome)[:16],
-        error=redact_text(str(rec.error or ""), MAX_ERROR),
-        tenant_ids=_join_ids(rec.tenant_ids, 500),
-        case_ids=_join_ids(rec.case_ids, 500),
-        alert_ids=_join_ids(rec.alert_ids, 500),
-        changes=redact_value(list(rec.changes), MAX_CHANGES_BYTES) if rec.changes is not None else None,
-        http_status=int(rec.http_status),
-        duration_ms=round(float(rec.duration_ms), 3),
-        client_ip=_valid_ip(rec.client_ip),
-        user_agent=redact_text(str(rec.user_agent or ""), 300),
-        protocol_version=cut(str(rec.protocol_version or ""), 20),
-        request_id=cut(str(rec.request_id or ""), 40),
-    )
-    if user is None and api_key is not None:
-        # The owner was not loaded: keep the link (the key's user id is on the key row) without a query.
-        row.user_id = api_key.user_id
-    return row
+    return {
+        "timestamp": timezone.now(),
+        # Without a loaded owner the key row still names it (no query).
+        "user_id": user.pk if user is not None else getattr(api_key, "user_id", None),
+        "username": cut(username, 150),
+        "api_key_id": api_key.pk if api_key is not None else None,
+        "key_public_id": redact_id(key_public_id)[:16] if key_public_id else "",
+        "activity_type": ACTIVITY_PUBLIC_API_ACCESS,
+        "source": str(rec.source)[:8],
+        "endpoint": redact_text(str(rec.endpoint), 120),
+        "tool": redact_text(str(rec.tool), 64),
+        "arguments": redact_arguments(rec.arguments),
+        "outcome": str(rec.outcome)[:16],
+        "error": redact_text(str(rec.error or ""), MAX_ERROR),
+        "tenant_ids": _join_ids(rec.tenant_ids, 500),
+        "case_ids": _join_ids(rec.case_ids, 500),
+        "alert_ids": _join_ids(rec.alert_ids, 500),
+        "changes": redact_value(list(rec.changes), MAX_CHANGES_BYTES) if rec.changes is not None else None,
+        "http_status": int(rec.http_status),
+        "duration_ms": round(float(rec.duration_ms), 3),
+        "client_ip": _valid_ip(rec.client_ip),
+        "user_agent": redact_text(str(rec.user_agent or ""), 300),
+        "protocol_version": cut(str(rec.protocol_version or ""), 20),
+        "request_id": cut(str(rec.request_id or ""), 40),
+    }
 
 
 @cache
@@ -137,21 +137,22 @@ def _insert_plan(vendor: str) -> tuple[str, list[Any]]:
     return sql, fields
 
 
-def _insert(row: PublicApiAccess, using: str) -> None:
+def _insert(values: dict[str, Any], using: str) -> None:
     """INSERT the row with each field's own database preparation (what `save()` does), without the
     ORM's statement compilation: it is one write on every tool call, and compiling it cost several
-    times the INSERT itself. No RETURNING: nothing reads the new id."""
+    times the INSERT itself. No RETURNING: nothing reads the new id. A column missing from `values`
+    is a KeyError: every column is set on purpose."""
     connection = connections[using]
     sql, fields = _insert_plan(connection.vendor)
-    values = [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields]
+    params = [f.get_db_prep_save(values[f.attname], connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, params)
 
 
 def record_access(rec: AccessRecord) -> None:
     """Write one PublicApiAccess row for `rec`. Never raises; failures are logged at ERROR."""
     try:
-        row = _build_row(rec)
+        values = _row_values(rec)
         using = router.db_for_write(PublicApiAccess)
         # Inside a caller's transaction, a savepoint keeps a failed insert from breaking that
         # transaction; in autocommit the INSERT stands alone (one statement, no BEGIN). On SQLite that
@@ -159,7 +160,7 @@ def record_access(rec: AccessRecord) -> None:
         # read's audit row cost listTenant a tenth of its throughput at 8 clients.
         in_atomic = connections[using].in_atomic_block
         with transaction.atomic(using=using) if in_atomic else contextlib.nullcontext():
-            _insert(row, using)
+            _insert(values, using)
     except Exception:
         logger.exception(
             "AUDIT WRITE FAILED: a Public API access was not recorded",

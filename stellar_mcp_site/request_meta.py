@@ -9,12 +9,23 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
+_UNSET = object()
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client address, taking X-Forwarded-For entries only from TRUSTED_PROXY_HOPS proxies.
 
     With N trusted hops, the Nth address from the right of X-Forwarded-For is the client: entries to
-    its left were written by the client itself and cannot be trusted.
+    its left were written by the client itself and cannot be trusted. Worked out once per request (the
+    request log and the endpoint both ask).
     """
+    known = getattr(request, "_client_ip", _UNSET)
+    if known is _UNSET:
+        known = request._client_ip = _client_ip(request)  # type: ignore[attr-defined]
+    return known  # type: ignore[return-value]
+
+
+def _client_ip(request: HttpRequest) -> str | None:
     remote = request.META.get("REMOTE_ADDR") or None
     hops = settings.TRUSTED_PROXY_HOPS
     if hops > 0:

@@ -3,16 +3,18 @@ the detail sections, tenants, and updateCase (validation, conflicts, atomicity, 
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core import signing
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from cases.backend.base import CaseQuery, CaseUpdate, Conflict, InvalidArgument, NotFound
-from cases.backend.embedded import EmbeddedBackend
+from cases.backend import cursor as cursors
+from cases.backend.embedded import ALERT_CURSOR_SALT, CASE_CURSOR_SALT, EmbeddedBackend
 from cases.backend.tenant_counts import forget_tenant_case_counts
 from cases.models import Activity, Case, CaseTag
 from tests.factories import (
@@ -343,15 +345,20 @@ def _assert_cursor_refused(scope, query: CaseQuery) -> None:
 
 def test_tampered_cursor_is_refused(w: World) -> None:
     cursor = _first_cursor(ROOT_SCOPE)
-    signature = cursor.rpartition(":")[2]
-    forged_payload = signing.b64_encode(b'["x",1,1]').decode()
-    for bad in (cursor[:-1] + ("A" if cursor[-1] != "A" else "B"), forged_payload + ":" + signature, "garbage", "a:b:c"):
+    payload, _, signature = cursor.rpartition(".")
+    forged_payload = base64.urlsafe_b64encode(b'["x",1,1]').rstrip(b"=").decode()
+    other_salt = cursors.sign(ALERT_CURSOR_SALT, json.loads(base64.urlsafe_b64decode(payload + "==")))
+    for bad in (cursor[:-1] + ("A" if cursor[-1] != "A" else "B"), forged_payload + "." + signature, "garbage",
+                "a.b.c", payload, "é" + cursor, other_salt, payload + "!." + signature):
         _assert_cursor_refused(ROOT_SCOPE, CaseQuery(limit=1, cursor=bad))
 
 
 def test_cursor_with_a_forged_but_signed_shape_is_refused(w: World) -> None:
     # Correctly signed (as if the salt leaked) but the wrong shape: still a clear error, not a crash.
-    bad = signing.dumps(["x", "y"], salt="cases.backend.list_cases", compress=False)
+    for bad in (cursors.sign(CASE_CURSOR_SALT, ["x", "y"]), cursors.sign(CASE_CURSOR_SALT, {"a": 1}),
+                cursors.sign(CASE_CURSOR_SALT, [True, 1, 1])):
+        _assert_cursor_refused(ROOT_SCOPE, CaseQuery(limit=1, cursor=bad))
+    bad = cursors.sign(CASE_CURSOR_SALT, "x")
     _assert_cursor_refused(ROOT_SCOPE, CaseQuery(limit=1, cursor=bad))
 
 

@@ -168,10 +168,26 @@ def test_other_methods_are_405_with_allow(live_url, key, method):
     assert response.headers["allow"] == "POST"
 
 
-def test_bad_host_is_refused(live_url, key):
-    response = httpx.post(f"{live_url}/mcp/", json=rpc("ping"),
+@pytest.mark.parametrize("path", ["/mcp/", "/mcp"])
+def test_bad_host_is_refused(live_url, key, path):
+    # McpEndpointMiddleware skips CommonMiddleware, which used to make this check.
+    response = httpx.post(f"{live_url}{path}", json=rpc("ping"),
                           headers={"Authorization": f"Bearer {key}", "Host": "evil.example"})
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/mcp/", "/mcp"])
+def test_mcp_answers_carry_the_security_headers(live_url, key, path):
+    # The middleware before the MCP shortcut still runs: SecurityMiddleware, X-Frame-Options, the request log.
+    response = httpx.post(f"{live_url}{path}", json=rpc("ping"), headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert len(response.headers["x-request-id"]) == 32
+    # Nothing from the console's middleware: no session or CSRF cookie, no Vary on Cookie.
+    assert "set-cookie" not in response.headers
+    assert "cookie" not in response.headers.get("vary", "").lower()
 
 
 def test_oversized_body_is_413(raw: RawMcp):

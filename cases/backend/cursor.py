@@ -4,16 +4,25 @@ A cursor carries the sort value and primary key of the last row of a page plus a
 that decides which rows a page holds (filters, sort, order, the caller's tenant scope). Reusing it with
 other filters or by another caller fails the digest check; editing it fails the signature. Either way
 the caller gets the same sentence and no hint of what the cursor pointed at.
+
+The format is `base64url(JSON) "." base64url(HMAC-SHA256)`, keyed per salt from SECRET_KEY, like
+django.core.signing but without its per-call key derivation, timestamp and settings lookups: a listCases
+page signs one cursor, and Django's signer cost about 4 % of the whole call (27 µs against 5 µs alone).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import hmac
 import json
 from dataclasses import fields
+from functools import lru_cache
 from typing import Any
 
-from django.core import signing
+import orjson
+from django.conf import settings
 
 from accounts.principal import TenantScope
 
@@ -32,15 +41,43 @@ def binding(*parts: Any) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
+@lru_cache(maxsize=16)
+def _mac_key(salt: str, secret: str) -> bytes:
+    # One key per salt, as Django's salted_hmac derives it, computed once rather than on every call.
+    return hashlib.sha256(f"stellar-mcp.cursor.{salt}{secret}".encode()).digest()
+
+
+def _b64(raw: bytes) -> bytes:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
+def _tag(salt: str, payload: bytes) -> bytes:
+    return _b64(hmac.digest(_mac_key(salt, settings.SECRET_KEY), payload, "sha256"))
+
+
+def sign(salt: str, value: list[Any]) -> str:
+    """`value` as JSON with an HMAC over it: readable by anyone, changeable by no one without SECRET_KEY."""
+    payload = _b64(orjson.dumps(value))
+    return (payload + b"." + _tag(salt, payload)).decode("ascii")
+
+
+def unsign(salt: str, cursor: str) -> Any:
+    """The value `sign(salt, value)` signed; ValueError when the text is not such a cursor."""
+    payload, dot, tag = cursor.encode("ascii").rpartition(b".")  # UnicodeEncodeError is a ValueError
+    if not dot or not hmac.compare_digest(tag, _tag(salt, payload)):
+        raise ValueError("bad signature")
+    return orjson.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
+
+
 def encode(salt: str, bound_to: str, key: list[Any]) -> str:
-    return signing.dumps([bound_to, *key], salt=salt, compress=False)
+    return sign(salt, [bound_to, *key])
 
 
 def decode(salt: str, bound_to: str, cursor: str, types: tuple[type | tuple[type, ...], ...]) -> list[Any]:
     """The key values of a cursor made by `encode(salt, bound_to, key)`, each an instance of `types[i]`."""
     try:
-        payload = signing.loads(cursor, salt=salt)
-    except (signing.BadSignature, ValueError, TypeError, UnicodeError):
+        payload = unsign(salt, cursor)
+    except (ValueError, TypeError, binascii.Error):
         raise InvalidArgument(CURSOR_INVALID) from None
     if not isinstance(payload, list) or len(payload) != len(types) + 1 or payload[0] != bound_to:
         raise InvalidArgument(CURSOR_INVALID)
