@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import api_key_create
+from cases.backend import cursor as cursors
 from tests.factories import make_case, make_tenant, make_user
 from tests.mcp_helpers import McpSession
 
@@ -192,6 +193,11 @@ def test_cursor_belongs_to_its_query(mcp, world):
     assert "cursor is invalid or belongs to a different query" in message
     tampered = first["next_cursor"][:-3] + ("aaa" if not first["next_cursor"].endswith("aaa") else "bbb")
     assert "cursor is invalid" in mcp.fails("listCases", {"limit": 1, "cursor": tampered})
+    # Signed with the server's key (the live server shares the test's SECRET_KEY) but of the wrong shape:
+    # a clear error, not a crash.
+    for value in ([1, 2], {"b": "x"}, "x", {"b": "x", "w": [1, 2]}):
+        forged = cursors.sign("mcp.listCases.cursor", value)
+        assert "cursor is invalid" in mcp.fails("listCases", {"limit": 1, "cursor": forged})
 
 
 def test_a_foreign_cursor_is_refused(world, mcp):

@@ -6,10 +6,10 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from django.core import signing
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cases.backend import CaseQuery, CaseUpdate, InvalidArgument
+from cases.backend import cursor as cursors
 from cases.models import OPEN_STATUSES, CaseStatus, Resolution, Severity
 
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
@@ -106,9 +106,9 @@ def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
     backend_cursor, window = None, None
     if args.cursor:
         try:
-            saved = signing.loads(args.cursor, salt=_CURSOR_SALT)
+            saved = cursors.unsign(_CURSOR_SALT, args.cursor)
             backend_cursor, window = saved["b"], saved["w"]
-        except (signing.BadSignature, KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):
             raise ToolError(
                 "cursor is invalid or belongs to a different query: repeat the query without cursor to start again."
             ) from None
@@ -157,7 +157,7 @@ def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
         raise ToolError(exc.message) from None
     next_cursor = None
     if page.next_cursor:
-        next_cursor = signing.dumps({"b": page.next_cursor, "w": None if explicit_range else window}, salt=_CURSOR_SALT)
+        next_cursor = cursors.sign(_CURSOR_SALT, {"b": page.next_cursor, "w": None if explicit_range else window})
     for case in page.items:
         ctx.tenant_ids.add(case["cust_id"])
 
