@@ -1,5 +1,6 @@
 """gunicorn settings, overridable from the environment (HOST, PORT, WEB_CONCURRENCY, GUNICORN_*)."""
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -27,3 +28,11 @@ max_requests_jitter = 100
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker: object) -> None:
+    # Django, pydantic and the tool schemas make ~96,000 objects that live as long as the worker. Frozen,
+    # they are left out of every garbage collection: measured with 8 clients on 2 cores, a worker's
+    # full collection took 140-220 ms of wall time (every request queued on that worker waited), and
+    # about 1 ms once frozen.
+    gc.freeze()
