@@ -30,14 +30,16 @@ class PublicApiAccess(models.Model):
     # The user and key are kept by id, without a database constraint and untouched when they are
     # deleted: the log may live in a database of its own (see stellar_mcp_site/db_router.py), and an
     # audit row keeps saying who made the call (username and key id are stored as text as well).
+    # Not indexed: every reader (admin filters and search, rate limits) goes by those text snapshots, and
+    # each index is one more page written by the INSERT every call makes.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
-        related_name="+",
+        db_index=False, related_name="+",
     )
     username = models.CharField(max_length=150, blank=True, default="")
     api_key = models.ForeignKey(
         "accounts.ApiKey", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
-        related_name="+",
+        db_index=False, related_name="+",
     )
     key_public_id = models.CharField("key id", max_length=16, blank=True, default="")
     activity_type = models.CharField(max_length=40, default=ACTIVITY_PUBLIC_API_ACCESS)
