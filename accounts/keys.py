@@ -61,7 +61,7 @@ def is_public_id(value: str) -> bool:
     return _PUBLIC_ID_RE.fullmatch(value) is not None
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _derive(source: str, purpose: bytes) -> bytes:
     return hmac.new(source.encode(), purpose, hashlib.sha256).digest()
 
@@ -80,5 +80,5 @@ def digest_matches(plaintext: str, stored_digest: str) -> bool:
 
 
 def signing_key(purpose: bytes) -> bytes:
-    """A per-purpose key derived from SECRET_KEY (access tokens use it)."""
+    """A per-purpose key derived from SECRET_KEY (access tokens and paging cursors use it)."""
     return _derive(settings.SECRET_KEY, purpose)

@@ -17,12 +17,11 @@ import hashlib
 import hmac
 import json
 from dataclasses import fields
-from functools import lru_cache
 from typing import Any
 
 import orjson
-from django.conf import settings
 
+from accounts.keys import signing_key
 from accounts.principal import TenantScope
 
 from .base import InvalidArgument
@@ -40,21 +39,16 @@ def binding(*parts: Any) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-@lru_cache(maxsize=16)
-def _mac_key(salt: str, secret: str) -> bytes:
-    # One key per salt, as Django's salted_hmac derives it, computed once rather than on every call.
-    return hashlib.sha256(f"stellar-mcp.cursor.{salt}{secret}".encode()).digest()
-
-
 def _b64(raw: bytes) -> bytes:
     return base64.urlsafe_b64encode(raw).rstrip(b"=")
 
 
 def _tag(salt: str, payload: bytes) -> bytes:
-    return _b64(hmac.digest(_mac_key(salt, settings.SECRET_KEY), payload, "sha256"))
+    # One key per salt, derived from SECRET_KEY once (accounts.keys caches it), not on every call.
+    return _b64(hmac.digest(signing_key(f"stellar-mcp/cursor/{salt}".encode()), payload, "sha256"))
 
 
-def sign(salt: str, value: list[Any]) -> str:
+def sign(salt: str, value: Any) -> str:
     """`value` as JSON with an HMAC over it: readable by anyone, changeable by no one without SECRET_KEY."""
     payload = _b64(orjson.dumps(value))
     return (payload + b"." + _tag(salt, payload)).decode("ascii")
