@@ -37,11 +37,14 @@ NAMES = [
     "DNS tunneling from ws-363",
     "Müller's laptop: Überwachung alert",
     "Login from ÅLAND (ＳＯＣ rule 7)",
+    'Rule "AND-NOT" hit: near(c2)* ^top {x} OR col:umn',
 ]
 SEARCHES = [
     "ransomware", "RANSOMWARE ws-025", "ws", "c2_panel", "50%", "%", "_", "c:\\users", "\\", "müller",
     "überwachung", "ＳＯＣ", "fatima.muller phishing", "kerberoasting srv-app01", "no-such-thing", "s-0", "a",
     "vip", "analyst-1",
+    # FTS5 query syntax (SQLite's index), taken literally like any other text
+    '"', '"and-not"', "and-not", "and", "OR", "near(c2)*", "^top", "{x}", "col:umn", "-not", "ransom*", ") or (",
 ]
 NAME_FILTERS = ["ransomware", "RANSOM", "ws-", "50%", "_", "\\users", "kerberoast", "from"]
 
@@ -89,7 +92,7 @@ def plans_of(query: CaseQuery) -> list[str]:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="PostgreSQL only: the trigram indexes do not exist on SQLite, which scans")
+                    reason="PostgreSQL only: SQLite's search index is tested in test_case_search_index")
 @pytest.mark.django_db(transaction=True)
 def test_postgresql_answers_search_and_name_from_the_trigram_indexes():
     tenant = make_tenant("Bulk")

@@ -135,9 +135,7 @@ def case_filters(scope: TenantScope, query: CaseQuery) -> Where:
     if query.min_score is not None:
         where.add("c.score >= %s", query.min_score)
     if query.search:
-        # search_text is lower-cased, so lower-cased terms match case-insensitively everywhere.
-        for term in query.search.lower().split():
-            where.add(f"c.search_text LIKE %s{LIKE_ESCAPE}", like_contains(term))
+        search_filter(where, query.search)
     # Bounds are inclusive in epoch ms; timestamps are stored to the microsecond, so "up to ms N"
     # means "before ms N+1".
     for column, low, high in (("c.created_at", query.created_from, query.created_to),
@@ -147,6 +145,43 @@ def case_filters(scope: TenantScope, query: CaseQuery) -> Where:
         if high is not None:
             where.add(f"{column} < %s", param_datetime(from_ms(high + 1)))
     return where
+
+
+# SQLite's FTS5 trigram index of search_text (migration 0004); PostgreSQL's is a GIN index that its
+# planner picks for the LIKE conditions by itself.
+SEARCH_INDEX = "cases_case_search"
+_SEARCH_MATCH = f"c.id IN (SELECT rowid FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH %s)"
+# The same condition with the id hidden from the planner (unary +): SQLite then collects the matching
+# ids once and walks the page's sort index, instead of fetching every matching case and sorting them.
+_SEARCH_MATCH_IN_PAGE_ORDER = "+" + _SEARCH_MATCH
+# From how many matches the second way reads a page faster (100,000 cases: 10,000 matches, 37 ms
+# against 11 ms; 20 matches, 0.1 ms against 17 ms).
+COMMON_SEARCH = 1000
+
+
+def search_filter(where: Where, search: str) -> None:
+    """Every term of `search` is a substring of the lower-cased search_text (so lower-cased terms match
+    case-insensitively). A trigram index answers terms of three characters or more."""
+    terms = search.lower().split()
+    indexed = [] if postgres() else [term for term in terms if len(term) >= 3]
+    if indexed:
+        # Each term a quoted FTS5 string: a phrase of its trigrams, i.e. the substring, whatever it holds.
+        where.add(_SEARCH_MATCH, " AND ".join('"' + term.replace('"', '""') + '"' for term in indexed))
+    for term in terms:
+        if term not in indexed:
+            where.add(f"c.search_text LIKE %s{LIKE_ESCAPE}", like_contains(term))
+
+
+def uses_search_index(where: Where) -> bool:
+    return any(clause == _SEARCH_MATCH for clause, _ in where.conditions)
+
+
+def page_by_search_index(where: Where, matches: int) -> Where:
+    """`where` set to read a page of `matches` search results the faster way (see _SEARCH_MATCH_IN_PAGE_ORDER)."""
+    if matches < COMMON_SEARCH:
+        return where
+    return Where([(_SEARCH_MATCH_IN_PAGE_ORDER if clause == _SEARCH_MATCH else clause, params)
+                  for clause, params in where.conditions])
 
 
 # Upper time bounds count_cases may leave out when no case lies beyond them: the default window ends

@@ -158,12 +158,17 @@ class EmbeddedBackend:
         where = self._case_filters(scope, query)
         bound_to = cursors.case_query_binding("cases", scope, query)
 
+        total = None
         page_where = where
+        if case_sql.uses_search_index(where):
+            # Counted first: how many cases match decides how the page is best read.
+            total = case_sql.count_cases(where)
+            page_where = case_sql.page_by_search_index(where, total)
         if query.cursor:
             last_value, last_pk = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (value_type, int))
             if query.sort in _TIME_SORTS:
                 last_value = param_datetime(from_us(last_value))
-            page_where = where.copy()
+            page_where = page_where.copy()
             case_sql.after(page_where, column, last_value, last_pk, descending=descending)
         rows = case_sql.select_cases(page_where, case_sql.order_by(column, descending), limit=query.limit + 1)
         next_cursor = None
@@ -173,10 +178,8 @@ class EmbeddedBackend:
             if query.sort in _TIME_SORTS:
                 value = to_us(value)
             next_cursor = cursors.encode(CASE_CURSOR_SALT, bound_to, [value, rows[-1]["id"]])
-        if query.cursor is None and next_cursor is None:
-            total = len(rows)
-        else:
-            total = case_sql.count_cases(where)
+        if total is None:
+            total = len(rows) if query.cursor is None and next_cursor is None else case_sql.count_cases(where)
         return Page(items=[case_item(row) for row in rows], total=total, next_cursor=next_cursor)
 
     def get_case(self, scope: TenantScope, *, case_id: str | None = None, ticket_id: int | None = None) -> dict[str, Any]:

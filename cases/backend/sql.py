@@ -110,21 +110,17 @@ def rows_as_dicts(names: Sequence[str], rows: Iterable[Sequence[Any]], *, dateti
 class Where:
     """AND-ed SQL conditions, each with its parameters."""
 
-    def __init__(self) -> None:
-        self.conditions: list[tuple[str, tuple[Any, ...]]] = []
+    def __init__(self, conditions: list[tuple[str, tuple[Any, ...]]] | None = None) -> None:
+        self.conditions: list[tuple[str, tuple[Any, ...]]] = conditions if conditions is not None else []
 
     def add(self, clause: str, *params: Any) -> None:
         self.conditions.append((clause, params))
 
     def copy(self) -> Where:
-        other = Where()
-        other.conditions = list(self.conditions)
-        return other
+        return Where(list(self.conditions))
 
     def without(self, clause: str) -> Where:
-        other = Where()
-        other.conditions = [c for c in self.conditions if c[0] != clause]
-        return other
+        return Where([c for c in self.conditions if c[0] != clause])
 
     def sql(self) -> str:
         return " WHERE " + " AND ".join(c for c, _ in self.conditions) if self.conditions else ""

@@ -4,8 +4,8 @@ The filters mean the same on every database: each `search` term must be a substr
 search_text (`search_text LIKE '%term%'`), and `name` a case-insensitive substring of the name (Django's
 `icontains`: `UPPER(name) LIKE UPPER('%text%')`). pg_trgm's GIN operator class answers such LIKE
 patterns from an index, for texts of three characters or more, instead of reading every case; the
-expressions below are the ones those queries use, so the planner can match them. SQLite has no
-equivalent and keeps scanning: these operations do nothing there.
+expressions below are the ones those queries use, so the planner can match them. These operations do
+nothing on SQLite, whose search index is an FTS5 table (migration 0004).
 
 The indexes are built CONCURRENTLY so that migrating a live database does not block case updates (hence
 a non-atomic migration). pg_trgm is a trusted extension: the owner of the database may create it. Where

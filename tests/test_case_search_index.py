@@ -1,0 +1,159 @@
+"""SQLite's trigram index for listCases `search` (cases migration 0004): it exists with its triggers after
+migrating, stays in step with the cases whoever writes them, answers searches from the index (rare and
+common terms, common ones read in page order), and migrates back and forth. What `search` means is
+checked against a plain-Python model on every database by test_database_portability."""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from cases.backend import case_sql
+from cases.backend.base import CaseQuery
+from cases.backend.embedded import EmbeddedBackend
+from cases.models import Case, build_search_text
+from tests.conftest import ROOT
+from tests.factories import ROOT_SCOPE, make_case, make_tenant, make_user
+
+pytestmark = pytest.mark.skipif(connection.vendor != "sqlite",
+                                reason="SQLite only: PostgreSQL answers search from its trigram GIN index")
+migration = importlib.import_module("cases.migrations.0004_case_search_index")
+backend = EmbeddedBackend()
+INDEX = case_sql.SEARCH_INDEX
+
+
+def index_objects(cursor) -> set[str]:
+    cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE 'cases_case_search%' AND type IN ('table', 'trigger')")
+    return {row[0] for row in cursor.fetchall()}
+
+
+def check_integrity() -> None:
+    """FTS5 compares the index with the cases table and raises if they differ."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {INDEX}({INDEX}, rank) VALUES ('integrity-check', 1)")
+
+
+def indexed_ids(term: str) -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT rowid FROM {INDEX} WHERE {INDEX} MATCH %s", ['"' + term + '"'])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def found(search: str, **query) -> list[str]:
+    return [item["_id"] for item in backend.list_cases(ROOT_SCOPE, CaseQuery(search=search, **query)).items]
+
+
+@pytest.mark.django_db
+def test_the_index_and_its_triggers_exist_after_migrating():
+    # A later migration that rebuilds cases_case on SQLite drops the triggers with the old table.
+    with connection.cursor() as cursor:
+        assert {INDEX, *migration.TRIGGERS} <= index_objects(cursor)
+
+
+@pytest.mark.django_db
+def test_the_index_follows_every_kind_of_write():
+    tenant = make_tenant()
+    analyst = make_user("analyst-7", tenants=[tenant])
+    saved = make_case(tenant, name="Beaconing from ws-101")
+    now = timezone.now()
+    bulk = Case.objects.bulk_create([
+        Case(tenant=tenant, ticket_id=90_000 + i, name=f"Bulk host-{i}", created_at=now, modified_at=now,
+             search_text=build_search_text(90_000 + i, f"Bulk host-{i}", [], "", ""))
+        for i in range(3)
+    ])
+    assert indexed_ids("ws-101") == {saved.pk} and indexed_ids("bulk host-2") == {bulk[2].pk}
+
+    saved.name = "Exfiltration from ws-202"
+    saved.assignee = analyst
+    saved.save()
+    assert indexed_ids("ws-101") == set() and indexed_ids("ws-202") == {saved.pk}
+    assert indexed_ids("analyst-7") == {saved.pk}
+
+    Case.objects.filter(pk=bulk[0].pk).update(search_text="rewritten by sql")
+    assert indexed_ids("bulk host-0") == set() and indexed_ids("rewritten") == {bulk[0].pk}
+
+    Case.objects.filter(pk=bulk[1].pk).update(status="Resolved")  # same text: the index is left alone
+    assert indexed_ids("bulk host-1") == {bulk[1].pk}
+
+    Case.objects.filter(pk=bulk[2].pk).delete()
+    assert indexed_ids("bulk host-2") == set()
+    check_integrity()
+
+
+@pytest.mark.django_db
+def test_searches_are_answered_from_the_index():
+    tenant = make_tenant()
+    target = make_case(tenant, name="Kerberoasting from srv-app01", tags=["vip"])
+    make_case(tenant, name="Kerberoasting from srv-db02")
+    with CaptureQueriesContext(connection) as captured:
+        assert found("srv-app01 kerberoast") == [target.stellar_id]
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert any(INDEX in sql for sql in statements) and not any("LIKE" in sql for sql in statements)
+    # Terms shorter than a trigram are looked for in the text itself, next to the indexed ones.
+    with CaptureQueriesContext(connection) as captured:
+        assert found("01 kerberoasting vi") == [target.stellar_id]
+    assert any(INDEX in q["sql"] and "LIKE" in q["sql"] for q in captured.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_common_term_reads_its_page_in_sort_order_and_pages_through_every_match():
+    tenant = make_tenant()
+    now = timezone.now()
+    total = case_sql.COMMON_SEARCH + 5
+    Case.objects.bulk_create([
+        Case(tenant=tenant, ticket_id=50_000 + i, name=f"Ransomware note on host-{i}", created_at=now - timedelta(seconds=i),
+             modified_at=now, search_text=build_search_text(50_000 + i, f"Ransomware note on host-{i}", [], "", ""))
+        for i in range(total)
+    ])
+    make_case(tenant, name="Unrelated", created_at=now + timedelta(seconds=1))
+    query = dict(limit=100, created_from=int((now - timedelta(hours=1)).timestamp() * 1000),
+                 created_to=int((now + timedelta(hours=1)).timestamp() * 1000))
+    with CaptureQueriesContext(connection) as captured:
+        page = backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", **query))
+    assert page.total == total and len(page.items) == 100
+    page_sql = [q["sql"] for q in captured.captured_queries if "LIMIT" in q["sql"]]
+    assert page_sql and all(f"+c.id IN (SELECT rowid FROM {INDEX}" in sql for sql in page_sql)
+
+    seen = [item["ticket_id"] for item in page.items]
+    while page.next_cursor:
+        page = backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", cursor=page.next_cursor, **query))
+        assert page.total == total
+        seen += [item["ticket_id"] for item in page.items]
+    assert seen == [50_000 + i for i in range(total)]
+
+
+@pytest.mark.django_db
+def test_a_rare_term_reads_its_page_through_the_index():
+    tenant = make_tenant()
+    target = make_case(tenant, name="Mimikatz on dc-01")
+    with CaptureQueriesContext(connection) as captured:
+        assert found("mimikatz") == [target.stellar_id]
+    page_sql = [q["sql"] for q in captured.captured_queries if "LIMIT" in q["sql"]]
+    assert page_sql and not any("+c.id" in sql for sql in page_sql)
+
+
+def test_the_migration_reverses_and_indexes_existing_cases(tmp_path):
+    db = tmp_path / "site.sqlite3"
+    env = {"DATABASE_URL": f"sqlite:///{db}", "PATH": "/usr/bin:/bin"}
+
+    def manage(*args: str) -> None:
+        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+    manage("migrate", "--noinput", "-v0")
+    manage("migrate", "cases", "0003", "--noinput", "-v0")
+    assert index_objects(sqlite3.connect(db).cursor()) == set()
+    manage("shell", "-c", "from tests.factories import make_case, make_tenant; "
+                          "make_case(make_tenant(), name='Made before the index on host-77')")
+    manage("migrate", "--noinput", "-v0")
+    main = sqlite3.connect(db)
+    assert {INDEX, *migration.TRIGGERS} <= index_objects(main.cursor())
+    (case_id,) = main.execute("SELECT id FROM cases_case").fetchone()
+    assert main.execute(f"SELECT rowid FROM {INDEX} WHERE {INDEX} MATCH '\"host-77\"'").fetchall() == [(case_id,)]
