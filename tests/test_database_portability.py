@@ -46,7 +46,8 @@ SEARCHES = [
     # FTS5 query syntax (SQLite's index), taken literally like any other text
     '"', '"and-not"', "and-not", "and", "OR", "near(c2)*", "^top", "{x}", "col:umn", "-not", "ransom*", ") or (",
 ]
-NAME_FILTERS = ["ransomware", "RANSOM", "ws-", "50%", "_", "\\users", "kerberoast", "from"]
+NAME_FILTERS = ["ransomware", "RANSOM", "ws-", "50%", "_", "\\users", "kerberoast", "from", "Wa", "RULE \"AND-NOT\" H",
+                "near(c2)*", "col:umn", '"', "dns tunneling from"]
 
 
 @pytest.fixture

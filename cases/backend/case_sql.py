@@ -7,6 +7,7 @@ means. Columns are read under the names of the serializers' field lists (`tenant
 
 from __future__ import annotations
 
+from enum import Enum
 from functools import cache
 from typing import Any
 
@@ -107,8 +108,9 @@ def scope_filter(where: Where, scope: TenantScope, tenant_column: str = "c.tenan
                   *cust_ids)
 
 
-def case_filters(scope: TenantScope, query: CaseQuery) -> Where:
-    """The conditions on `c` (the case) that select the rows of `query` within `scope`."""
+def case_filters(scope: TenantScope, query: CaseQuery, text: TextPlan | None = None) -> Where:
+    """The conditions on `c` (the case) that select the rows of `query` within `scope`; `text` says how
+    the text filters are written on SQLite (the same cases whichever)."""
     where = Where()
     scope_filter(where, scope)
     if query.cust_id is not None:
@@ -122,20 +124,12 @@ def case_filters(scope: TenantScope, query: CaseQuery) -> Where:
     if query.assignee:
         where.add(f"c.assignee_id IN (SELECT id FROM {USERS} WHERE UPPER(username) = UPPER(%s) "
                   "OR UPPER(email) = UPPER(%s))", query.assignee, query.assignee)
-    if query.name:
-        # Case-insensitive: SQLite's LIKE ignores ASCII case; on PostgreSQL the UPPER() form is the
-        # expression of the trigram index (migration 0002).
-        if postgres():
-            where.add("UPPER(c.name::text) LIKE UPPER(%s)", like_contains(query.name))
-        else:
-            where.add(f"c.name LIKE %s{LIKE_ESCAPE}", like_contains(query.name))
     if query.tags:
         where.add(f"EXISTS (SELECT 1 FROM {TAGS} ct WHERE ct.case_id = c.id AND ct.tag IN "
                   f"({placeholders(query.tags)}))", *query.tags)
     if query.min_score is not None:
         where.add("c.score >= %s", query.min_score)
-    if query.search:
-        search_filter(where, query.search)
+    text_filters(where, query, text or TextPlan.INDEX)
     # Bounds are inclusive in epoch ms; timestamps are stored to the microsecond, so "up to ms N"
     # means "before ms N+1".
     for column, low, high in (("c.created_at", query.created_from, query.created_to),
@@ -147,41 +141,80 @@ def case_filters(scope: TenantScope, query: CaseQuery) -> Where:
     return where
 
 
-# SQLite's FTS5 trigram index of search_text (migration 0004); PostgreSQL's is a GIN index that its
-# planner picks for the LIKE conditions by itself.
+# SQLite's FTS5 trigram index of search_text and name (migration 0004). PostgreSQL's are GIN indexes
+# (migration 0002) that its planner picks for the LIKE conditions by itself.
 SEARCH_INDEX = "cases_case_search"
-_SEARCH_MATCH = f"c.id IN (SELECT rowid FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH %s)"
-# The same condition with the id hidden from the planner (unary +): SQLite then collects the matching
-# ids once and walks the page's sort index, instead of fetching every matching case and sorting them.
-_SEARCH_MATCH_IN_PAGE_ORDER = "+" + _SEARCH_MATCH
-# From how many matches the second way reads a page faster (100,000 cases: 10,000 matches, 37 ms
-# against 11 ms; 20 matches, 0.1 ms against 17 ms).
-COMMON_SEARCH = 1000
+_INDEX_MATCH = f"c.id IN (SELECT rowid FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH %s)"
+# A trigram index finds texts of three characters or more; shorter ones are looked for in every row.
+_INDEXED_LENGTH = 3
+# From how many matches a text counts as common (see TextPlan).
+COMMON_TEXT = 1000
 
 
-def search_filter(where: Where, search: str) -> None:
-    """Every term of `search` is a substring of the lower-cased search_text (so lower-cased terms match
-    case-insensitively). A trigram index answers terms of three characters or more."""
-    terms = search.lower().split()
-    indexed = [] if postgres() else [term for term in terms if len(term) >= 3]
-    if indexed:
-        # Each term a quoted FTS5 string: a phrase of its trigrams, i.e. the substring, whatever it holds.
-        where.add(_SEARCH_MATCH, " AND ".join('"' + term.replace('"', '""') + '"' for term in indexed))
-    for term in terms:
-        if term not in indexed:
+class TextPlan(Enum):
+    """How SQLite reads the cases a `search` or `name` selects. SQLite's planner cannot tell how many
+    cases an FTS5 match holds, and the best way depends on it (100,000 cases, one term, count and page;
+    LIKE alone took 140 ms for any term over 30 days):
+
+    - INDEX: the matching ids from the index, each case fetched by id. A rare term (20 matches): 0.3 ms.
+      A common one (10,000) over 24 hours: 29 ms to count and 37 ms for a page.
+    - INDEX_IN_ORDER: the id hidden from the planner (unary +), so SQLite collects the matching ids once
+      and walks an index of the cases in range or in page order, testing each id. Common, 24 hours:
+      17 ms to count, 15 for a page; but a rare term over 30 days costs 23 ms (every case in range).
+    - SCAN_SEARCH: search terms as LIKE on each case's search_text, the cases read in page order; when
+      matches are dense a page is found within the first rows (0.4 ms), and when they are sparse it reads
+      every case in range. The name filter keeps the index: LIKE folds the case of ASCII letters only.
+    """
+
+    INDEX = "index"
+    INDEX_IN_ORDER = "index in order"
+    SCAN_SEARCH = "scan search"
+
+
+def text_filters(where: Where, query: CaseQuery, plan: TextPlan) -> None:
+    """`name`: a case-insensitive substring of the name. `search`: every term a substring of the
+    lower-cased search_text (so lower-cased terms match case-insensitively)."""
+    indexed: list[str] = []  # FTS5 column filters, AND-ed into one condition
+    if query.name:
+        if postgres():
+            # The UPPER() form is the expression of the trigram index.
+            where.add("UPPER(c.name::text) LIKE UPPER(%s)", like_contains(query.name))
+        elif len(query.name) >= _INDEXED_LENGTH:
+            indexed.append("name : " + _fts_string(query.name))
+        else:
+            where.add(f"c.name LIKE %s{LIKE_ESCAPE}", like_contains(query.name))
+    for term in query.search.lower().split() if query.search else ():
+        if not postgres() and len(term) >= _INDEXED_LENGTH and plan is not TextPlan.SCAN_SEARCH:
+            indexed.append("search_text : " + _fts_string(term))
+        else:
             where.add(f"c.search_text LIKE %s{LIKE_ESCAPE}", like_contains(term))
+    if indexed:
+        where.add(_INDEX_MATCH if plan is TextPlan.INDEX else "+" + _INDEX_MATCH, " AND ".join(indexed))
 
 
-def uses_search_index(where: Where) -> bool:
-    return any(clause == _SEARCH_MATCH for clause, _ in where.conditions)
+def _fts_string(text: str) -> str:
+    # A quoted FTS5 string is a phrase of the text's trigrams, that is the substring, whatever it holds;
+    # the trigram tokenizer folds case.
+    return '"' + text.replace('"', '""') + '"'
 
 
-def page_by_search_index(where: Where, matches: int) -> Where:
-    """`where` set to read a page of `matches` search results the faster way (see _SEARCH_MATCH_IN_PAGE_ORDER)."""
-    if matches < COMMON_SEARCH:
-        return where
-    return Where([(_SEARCH_MATCH_IN_PAGE_ORDER if clause == _SEARCH_MATCH else clause, params)
-                  for clause, params in where.conditions])
+def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where, int | None]:
+    """The conditions to count the cases of `query` with and those to read a page with, and the count
+    when choosing them took it (see TextPlan)."""
+    where = case_filters(scope, query)
+    match = next((params[0] for clause, params in where.conditions if clause == _INDEX_MATCH), None)
+    if match is None:
+        return where, where, None
+    # Up to COMMON_TEXT matches from the index: 1-2.5 ms on 100,000 cases.
+    found = fetch_value(f"SELECT COUNT(*) FROM (SELECT 1 FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH %s LIMIT %s)",
+                        [match, COMMON_TEXT])
+    if found < COMMON_TEXT:
+        return where, where, None
+    where = case_filters(scope, query, TextPlan.INDEX_IN_ORDER)
+    total = count_cases(where)
+    if total < COMMON_TEXT:
+        return where, where, total
+    return where, case_filters(scope, query, TextPlan.SCAN_SEARCH), total
 
 
 # Upper time bounds count_cases may leave out when no case lies beyond them: the default window ends

@@ -141,9 +141,12 @@ ASSIGNABLE_USERS_SQL = (
 
 class EmbeddedBackend:
     # --- cases ---------------------------------------------------------------------------------
-    def _case_filters(self, scope: TenantScope, query: CaseQuery) -> case_sql.Where:
+    def _check_filters(self, query: CaseQuery) -> None:
         check_choices("status", query.statuses, CaseStatus.values)
         check_choices("severity", query.severities, Severity.values)
+
+    def _case_filters(self, scope: TenantScope, query: CaseQuery) -> case_sql.Where:
+        self._check_filters(query)
         return case_sql.case_filters(scope, query)
 
     def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
@@ -155,15 +158,10 @@ class EmbeddedBackend:
         field, value_type = SORTS[query.sort]
         column = case_sql.SORT_COLUMNS[query.sort]
         descending = query.order == "desc"
-        where = self._case_filters(scope, query)
+        self._check_filters(query)
+        where, page_where, total = case_sql.planned_filters(scope, query)
         bound_to = cursors.case_query_binding("cases", scope, query)
 
-        total = None
-        page_where = where
-        if case_sql.uses_search_index(where):
-            # Counted first: how many cases match decides how the page is best read.
-            total = case_sql.count_cases(where)
-            page_where = case_sql.page_by_search_index(where, total)
         if query.cursor:
             last_value, last_pk = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (value_type, int))
             if query.sort in _TIME_SORTS:
