@@ -43,6 +43,7 @@ def scenarios(case_id: str, cust_id: str, now_ms: int) -> dict[str, tuple[str, d
         "listCases filters (30 days)": ("listCases", {"cust_id": cust_id, "status": "Open", "severity": ["Critical", "High"],
                                                       "min_score": 50, **month}),
         "listCases search (30 days)": ("listCases", {"search": "ransomware", **month}),
+        "listCases search, one host (30 days)": ("listCases", {"search": "ws-025", **month}),
         "getCaseDetail all sections": ("getCaseDetail", {"_id": case_id}),
         "updateCase": ("updateCase", {"_id": case_id, "tags": {"add": ["bench"]}}),
         "listTenant": ("listTenant", {}),
