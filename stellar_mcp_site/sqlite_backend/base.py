@@ -1,4 +1,4 @@
-"""Django's SQLite backend, with writers taking turns through a file lock.
+"""Django's SQLite backend, with writers taking turns through a file lock, and its SQL conversions cached.
 
 Several gunicorn workers write to one SQLite file (updateCase, an audit row per call). When the write
 lock is taken, SQLite's busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between attempts, however
@@ -10,6 +10,9 @@ for them SQLite's busy handler still applies.
 
 Waiting is bounded by the busy timeout: past it the transaction goes ahead and SQLite's own timeout
 decides, so a stuck process cannot hang the others for longer than before.
+
+Django rewrites every statement's `%s` placeholders into SQLite's `?` with a regular expression, on
+every execution. A tool call runs the same few statements each time, so the rewritten text is kept.
 """
 
 from __future__ import annotations
@@ -17,13 +20,29 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from functools import lru_cache
 
 from django.db.backends.sqlite3 import base
+
+
+@lru_cache(maxsize=1024)
+def _qmark_style(query: str) -> str:
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    def convert_query(self, query: str, *, param_names: list[str] | None = None) -> str:
+        if param_names is None:
+            return _qmark_style(query)
+        return super().convert_query(query, param_names=param_names)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _writer_lock_fd: int | None = None
     _holds_writer_lock = False
+
+    def create_cursor(self, name: str | None = None) -> CursorWrapper:
+        return self.connection.cursor(factory=CursorWrapper)
 
     def _writer_lock_path(self) -> str | None:
         name = str(self.settings_dict.get("NAME") or "")
