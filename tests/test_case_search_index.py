@@ -102,7 +102,9 @@ def test_searches_are_answered_from_the_index():
     # Terms shorter than a trigram are looked for in the text itself, next to the indexed ones.
     with CaptureQueriesContext(connection) as captured:
         assert found("01 kerberoasting vi") == [target.stellar_id]
-    assert any(INDEX in q["sql"] and "LIKE" in q["sql"] for q in captured.captured_queries)
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert any(INDEX in sql for sql in statements)
+    assert any("c.id IN (" in sql and "LIKE" in sql for sql in statements)
     # name: from the index from three characters, case-insensitively (the index folds case).
     with CaptureQueriesContext(connection) as captured:
         assert found(None, name="SRV-APP") == [target.stellar_id]
@@ -153,12 +155,19 @@ def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_sca
 
 
 @pytest.mark.django_db
-def test_a_rare_term_reads_its_page_through_the_index():
+def test_a_rare_term_matches_the_index_once_and_reads_the_cases_by_id():
     tenant = make_tenant()
-    target = make_case(tenant, name="Mimikatz on dc-01")
+    targets = [make_case(tenant, name=f"Mimikatz on dc-0{i}") for i in range(3)]
+    make_case(tenant, name="Unrelated")
     with CaptureQueriesContext(connection) as captured:
-        assert found("mimikatz") == [target.stellar_id]
-    assert not any("+c.id" in q["sql"] or "LIKE" in q["sql"] for q in captured.captured_queries)
+        page = backend.list_cases(ROOT_SCOPE, CaseQuery(search="mimikatz", limit=2))
+        page_2 = backend.list_cases(ROOT_SCOPE, CaseQuery(search="mimikatz", limit=2, cursor=page.next_cursor))
+    assert page.total == page_2.total == 3
+    assert [i["_id"] for i in page.items + page_2.items] == [c.stellar_id for c in reversed(targets)]
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert sum("MATCH" in sql for sql in statements) == 2  # once a call
+    assert not any("+c.id" in sql or "LIKE" in sql for sql in statements)
+    assert found("no-such-text") == []
 
 
 def test_the_migration_reverses_and_indexes_existing_cases(tmp_path):

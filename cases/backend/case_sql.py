@@ -157,7 +157,8 @@ class TextPlan(Enum):
     LIKE alone took 140 ms for any term over 30 days):
 
     - INDEX: the matching ids from the index, each case fetched by id. A rare term (20 matches): 0.3 ms.
-      A common one (10,000) over 24 hours: 29 ms to count and 37 ms for a page.
+      A common one (10,000) over 24 hours: 29 ms to count and 37 ms for a page. listCases reads the
+      ids of a rare text once and gives them to the count and the page as a list.
     - INDEX_IN_ORDER: the id hidden from the planner (unary +), so SQLite collects the matching ids once
       and walks an index of the cases in range or in page order, testing each id. Common, 24 hours:
       17 ms to count, 15 for a page; but a rare term over 30 days costs 23 ms (every case in range).
@@ -206,10 +207,14 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
     if match is None:
         return where, where, None
     # Up to COMMON_TEXT matches from the index: 1-2.5 ms on 100,000 cases.
-    found = fetch_value(f"SELECT COUNT(*) FROM (SELECT 1 FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH %s LIMIT %s)",
-                        [match, COMMON_TEXT])
-    if found < COMMON_TEXT:
-        return where, where, None
+    ids = [row[0] for row in fetch(f"SELECT rowid FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH %s LIMIT %s",
+                                   [match, COMMON_TEXT])]
+    if len(ids) < COMMON_TEXT:
+        # Rare: these are all the matches. The count and the page take them as a list rather than
+        # matching the index twice more (a host name whose trigrams are common: 11 ms -> 4 ms).
+        listed = Where([(f"c.id IN ({placeholders(ids)})" if ids else "1 = 0", tuple(ids))
+                        if clause == _INDEX_MATCH else (clause, params) for clause, params in where.conditions])
+        return listed, listed, None
     where = case_filters(scope, query, TextPlan.INDEX_IN_ORDER)
     total = count_cases(where)
     if total < COMMON_TEXT:
