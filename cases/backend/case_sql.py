@@ -108,39 +108,6 @@ def scope_filter(where: Where, scope: TenantScope, tenant_column: str = "c.tenan
                   *cust_ids)
 
 
-def case_filters(scope: TenantScope, query: CaseQuery, text: TextPlan | None = None) -> Where:
-    """The conditions on `c` (the case) that select the rows of `query` within `scope`; `text` says how
-    the text filters are written on SQLite (the same cases whichever)."""
-    where = Where()
-    scope_filter(where, scope)
-    if query.cust_id is not None:
-        where.add(f"c.tenant_id = (SELECT id FROM {TENANTS} WHERE cust_id = %s)", query.cust_id)
-    if query.statuses:
-        where.add(f"c.status IN ({placeholders(query.statuses)})", *query.statuses)
-    if query.severities:
-        where.add(f"c.severity IN ({placeholders(query.severities)})", *query.severities)
-    if query.unassigned:
-        where.add("c.assignee_id IS NULL")
-    if query.assignee:
-        where.add(f"c.assignee_id IN (SELECT id FROM {USERS} WHERE UPPER(username) = UPPER(%s) "
-                  "OR UPPER(email) = UPPER(%s))", query.assignee, query.assignee)
-    if query.tags:
-        where.add(f"EXISTS (SELECT 1 FROM {TAGS} ct WHERE ct.case_id = c.id AND ct.tag IN "
-                  f"({placeholders(query.tags)}))", *query.tags)
-    if query.min_score is not None:
-        where.add("c.score >= %s", query.min_score)
-    text_filters(where, query, text or TextPlan.INDEX)
-    # Bounds are inclusive in epoch ms; timestamps are stored to the microsecond, so "up to ms N"
-    # means "before ms N+1".
-    for column, low, high in (("c.created_at", query.created_from, query.created_to),
-                              ("c.modified_at", query.modified_from, query.modified_to)):
-        if low is not None:
-            where.add(f"{column} >= %s", param_datetime(from_ms(low)))
-        if high is not None:
-            where.add(f"{column} < %s", param_datetime(from_ms(high + 1)))
-    return where
-
-
 # SQLite's FTS5 trigram index of search_text and name (migration 0004). PostgreSQL's are GIN indexes
 # (migration 0002) that its planner picks for the LIKE conditions by itself.
 SEARCH_INDEX = "cases_case_search"
@@ -170,6 +137,39 @@ class TextPlan(Enum):
     INDEX = "index"
     INDEX_IN_ORDER = "index in order"
     SCAN_SEARCH = "scan search"
+
+
+def case_filters(scope: TenantScope, query: CaseQuery, text: TextPlan = TextPlan.INDEX) -> Where:
+    """The conditions on `c` (the case) that select the rows of `query` within `scope`; `text` says how
+    the text filters are written on SQLite (the same cases whichever)."""
+    where = Where()
+    scope_filter(where, scope)
+    if query.cust_id is not None:
+        where.add(f"c.tenant_id = (SELECT id FROM {TENANTS} WHERE cust_id = %s)", query.cust_id)
+    if query.statuses:
+        where.add(f"c.status IN ({placeholders(query.statuses)})", *query.statuses)
+    if query.severities:
+        where.add(f"c.severity IN ({placeholders(query.severities)})", *query.severities)
+    if query.unassigned:
+        where.add("c.assignee_id IS NULL")
+    if query.assignee:
+        where.add(f"c.assignee_id IN (SELECT id FROM {USERS} WHERE UPPER(username) = UPPER(%s) "
+                  "OR UPPER(email) = UPPER(%s))", query.assignee, query.assignee)
+    if query.tags:
+        where.add(f"EXISTS (SELECT 1 FROM {TAGS} ct WHERE ct.case_id = c.id AND ct.tag IN "
+                  f"({placeholders(query.tags)}))", *query.tags)
+    if query.min_score is not None:
+        where.add("c.score >= %s", query.min_score)
+    text_filters(where, query, text)
+    # Bounds are inclusive in epoch ms; timestamps are stored to the microsecond, so "up to ms N"
+    # means "before ms N+1".
+    for column, low, high in (("c.created_at", query.created_from, query.created_to),
+                              ("c.modified_at", query.modified_from, query.modified_to)):
+        if low is not None:
+            where.add(f"{column} >= %s", param_datetime(from_ms(low)))
+        if high is not None:
+            where.add(f"{column} < %s", param_datetime(from_ms(high + 1)))
+    return where
 
 
 def text_filters(where: Where, query: CaseQuery, plan: TextPlan) -> None:
