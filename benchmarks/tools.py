@@ -120,7 +120,7 @@ def main() -> int:
         print(f"{args.cases} cases on SQLite, gunicorn {args.workers} gthread workers, "
               f"{args.seconds:.0f} s per run{rounds}, per-key rate limits off")
         print(window_line(Case) + "\n")
-        print(f"{'scenario':30} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'backend ms':>11} "
+        print(f"{'scenario':36} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'backend ms':>11} "
               f"{'overhead ms':>12} {'errors':>6}")
         for label, (tool, arguments) in plan.items():
             body, headers = tools_call_request(tool, arguments, key)
@@ -129,7 +129,7 @@ def main() -> int:
                 r = best_run([run_load(server.url, body, headers, clients, args.seconds, server_pid=server.process.pid)
                               for _ in range(args.rounds)])
                 overhead = r.p50 - backend_ms[label] if clients == 1 else float("nan")
-                print(f"{label:30} {clients:>7} {r.rps:>8.0f} {r.p50:>8.1f} {r.p99:>8.1f} "
+                print(f"{label:36} {clients:>7} {r.rps:>8.0f} {r.p50:>8.1f} {r.p99:>8.1f} "
                       f"{backend_ms[label]:>11.2f} {overhead:>12.2f} {r.errors:>6}", flush=True)
     finally:
         server.stop()
