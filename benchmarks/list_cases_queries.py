@@ -3,7 +3,8 @@
 Runs a fixed set of `EmbeddedBackend.list_cases` queries (sorts, filters, full-text search, a second
 page; no time window unless the name says so) against one database and prints, for each, the median
 wall time, a fingerprint of the page (ids and total, so the same data on SQLite and PostgreSQL can be
-checked to give the same answers) and, with --explain, the plan of every SQL statement it ran.
+checked to give the same answers) and, with --explain, the plan of every SQL statement it ran (and on
+SQLite its time).
 
     .venv/bin/python benchmarks/list_cases_queries.py [--database-url URL] [--repeat 15] [--explain]
     .venv/bin/python benchmarks/list_cases_queries.py --database-url postgres://... \\
@@ -65,9 +66,11 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
 
     day_ms = 24 * 3600 * 1000
     open_statuses = ("New", "In Progress", "Escalated")
+    day = {"created_from": newest_ms - day_ms, "created_to": newest_ms}
+    month = {"created_from": newest_ms - 30 * day_ms, "created_to": newest_ms}
     plain = {
         "created_at desc (default sort)": CaseQuery(),
-        "created_at desc, last 24 h": CaseQuery(created_from=newest_ms - day_ms, created_to=newest_ms),
+        "created_at desc, last 24 h": CaseQuery(**day),
         "severity desc": CaseQuery(sort="severity"),
         "severity desc, one tenant": CaseQuery(sort="severity", cust_id=tenant_cust_id),
         "severity desc, open": CaseQuery(sort="severity", statuses=open_statuses),
@@ -75,6 +78,12 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
         "ticket_id asc": CaseQuery(sort="ticket_id", order="asc"),
         "modified_at desc": CaseQuery(sort="modified_at"),
         "open Critical": CaseQuery(statuses=open_statuses, severities=("Critical",)),
+        "open Critical, 30 days": CaseQuery(statuses=open_statuses, severities=("Critical",), **month),
+        "tenant open Critical/High score 50, 30 days": CaseQuery(
+            cust_id=tenant_cust_id, statuses=open_statuses, severities=("Critical", "High"), min_score=50, **month),
+        "Resolved, 24 h": CaseQuery(statuses=("Resolved",), **day),
+        "severity desc, open, 24 h": CaseQuery(sort="severity", statuses=open_statuses, **day),
+        "assignee analyst-4, 30 days": CaseQuery(assignee="analyst-4", **month),
         "tag vip": CaseQuery(tags=("vip",)),
         "tag vip, severity desc": CaseQuery(tags=("vip",), sort="severity"),
         "assignee analyst-4": CaseQuery(assignee="analyst-4"),
@@ -90,6 +99,17 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
     specs = {name: (query, False) for name, query in plain.items()}
     specs["severity desc, page 2"] = (CaseQuery(sort="severity"), True)
     return specs
+
+
+def statement_ms(cursor, sql: str, repeat: int = 5) -> float:
+    """Median time of one captured statement (its literal text) with its rows read."""
+    timings = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        cursor.execute(sql)
+        cursor.fetchall()
+        timings.append((time.perf_counter() - started) * 1000)
+    return sorted(timings)[repeat // 2]
 
 
 def main() -> int:
@@ -161,6 +181,7 @@ def main() -> int:
                     else:
                         cursor.execute("EXPLAIN QUERY PLAN " + sql)
                         plan = [r[3] for r in cursor.fetchall()]
+                        plan.append(f"{statement_ms(cursor, sql):.2f} ms")
                 print("    SQL: " + (sql if len(sql) < 400 else sql[:400] + "…"))
                 for line in plan:
                     print("      " + line)

@@ -131,8 +131,12 @@ class Case(models.Model):
             models.Index(fields=["created_at", "id"], name="case_created"),
             models.Index(fields=["tenant", "modified_at", "id"], name="case_tenant_modified"),
             models.Index(fields=["modified_at", "id"], name="case_modified"),
-            models.Index(fields=["tenant", "status", "severity_rank"], name="case_tenant_status_sev"),
-            models.Index(fields=["assignee", "status"], name="case_assignee_status"),
+            # Triage filters (status, severity, min_score in a time range) counted from the index alone, and
+            # getTenantDetail's open counts. Across tenants SQLite skips through its few tenant values,
+            # which it does only with planner statistics (stellar_mcp_site/planner_statistics.py).
+            models.Index(fields=["tenant", "status", "severity", "created_at", "score"], name="case_triage"),
+            # An assignee's cases ("assigned to me") in a time range, and by status, from the index alone.
+            models.Index(fields=["assignee", "created_at", "status"], name="case_assignee"),
             models.Index(fields=["score", "id"], name="case_score"),
             # Pages sorted by severity, across tenants and within one, without sorting every case.
             models.Index(fields=["severity_rank", "id"], name="case_severity"),
