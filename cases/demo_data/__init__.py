@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from accounts.models import TenantAccess
 from cases.models import Activity, Alert, Case, CaseTag, Comment, Observable, ScoreHistory, Tenant
+from stellar_mcp_site import planner_statistics
 
 from . import catalog
 from .generator import CaseFactory, make_tenant
@@ -111,8 +112,7 @@ def seed_demo(
                 progress(stop, cases)
         result.tenants = len(profiles)
     # Fresh statistics let the query planner pick the listCases indexes (SQLite keeps none until asked).
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    planner_statistics.analyze(connection)
     return result
 
 

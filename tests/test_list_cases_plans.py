@@ -1,0 +1,156 @@
+"""How listCases reads cases when it filters indexed columns (case_sql.planned_filters): with many matches
+a page is read in sort order, every other filter hidden from SQLite's planner; with few, through the
+planner's choice of index. Either way the pages hold the same cases in the same order, each once, which
+these tests check by paging through with cursors on both databases (the SQL's shape on SQLite only).
+With planner statistics, the counts come from the triage and assignee indexes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from cases.backend import case_sql
+from cases.backend.base import CaseQuery
+from cases.backend.embedded import EmbeddedBackend
+from cases.models import SEVERITY_RANK, Case, build_search_text
+from stellar_mcp_site import planner_statistics
+from tests.factories import ROOT_SCOPE, make_tenant, make_user
+
+backend = EmbeddedBackend()
+sqlite = connection.vendor == "sqlite"
+OPEN = ("New", "In Progress", "Escalated")
+DENSE = case_sql.COMMON_TEXT
+
+
+def ms(moment) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def add_cases(tenants, count: int, *, status: str, severity: str, first_ticket: int, now, assignee=None,
+              step=timedelta(seconds=1)) -> list[Case]:
+    """`count` cases spread over the tenants, one `step` apart going back from `now`."""
+    cases = [
+        Case(tenant=tenants[i % len(tenants)], ticket_id=first_ticket + i, name=f"Case {first_ticket + i}",
+             status=status, severity=severity, severity_rank=SEVERITY_RANK[severity], score=float(i % 100),
+             assignee=assignee, created_at=now - step * i, modified_at=now - step * i,
+             search_text=build_search_text(first_ticket + i, f"Case {first_ticket + i}", [], "", ""))
+        for i in range(count)
+    ]
+    return Case.objects.bulk_create(cases)
+
+
+def page_statements(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT c.id")]
+
+
+def all_pages(query: CaseQuery) -> tuple[list[int], list[int], list[str]]:
+    """Ticket ids of every page, followed by cursor, the totals each page gave, and the page SQL."""
+    seen, totals, statements = [], [], []
+    cursor = None
+    while True:
+        with CaptureQueriesContext(connection) as captured:
+            page = backend.list_cases(ROOT_SCOPE, CaseQuery(**{**query.__dict__, "cursor": cursor}))
+        statements += page_statements(captured)
+        seen += [item["ticket_id"] for item in page.items]
+        totals.append(page.total)
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen, totals, statements
+
+
+@pytest.mark.django_db
+def test_many_matches_are_read_in_sort_order_and_every_page_holds_the_next_ones():
+    tenants = [make_tenant(), make_tenant()]
+    now = timezone.now()
+    matching = add_cases(tenants, DENSE + 5, status="New", severity="Critical", first_ticket=10_000, now=now)
+    # Interleaved non-matches: resolved and low cases at the same times.
+    add_cases(tenants, 300, status="Resolved", severity="Critical", first_ticket=20_000, now=now - timedelta(milliseconds=500))
+    add_cases(tenants, 300, status="New", severity="Low", first_ticket=30_000, now=now - timedelta(milliseconds=250))
+
+    query = CaseQuery(statuses=OPEN, severities=("Critical",), limit=100,
+                      created_from=ms(now - timedelta(days=1)), created_to=ms(now))
+    seen, totals, statements = all_pages(query)
+
+    assert seen == [case.ticket_id for case in matching]  # newest first, each once
+    assert set(totals) == {len(matching)}
+    if sqlite:
+        # The filters are hidden from the planner; the sort column's own range is not.
+        assert all("+c.status IN" in sql and "+c.severity IN" in sql for sql in statements)
+        assert all(" c.created_at >= " in sql and "+c.created_at" not in sql for sql in statements)
+
+
+@pytest.mark.django_db
+def test_a_window_on_another_column_than_the_sort_is_hidden_when_the_window_holds_many_cases():
+    tenants = [make_tenant()]
+    now = timezone.now()
+    add_cases(tenants, DENSE // 2, status="New", severity="High", first_ticket=10_000, now=now)
+    add_cases(tenants, DENSE // 2 + 10, status="New", severity="Medium", first_ticket=20_000, now=now - timedelta(milliseconds=500))
+    add_cases(tenants, 50, status="New", severity="Critical", first_ticket=30_000, now=now - timedelta(days=3))
+
+    query = CaseQuery(sort="severity", limit=100, created_from=ms(now - timedelta(hours=1)), created_to=ms(now))
+    seen, totals, statements = all_pages(query)
+
+    in_window = Case.objects.filter(created_at__gte=now - timedelta(hours=1)).order_by("-severity_rank", "-id")
+    assert seen == list(in_window.values_list("ticket_id", flat=True))
+    assert set(totals) == {DENSE + 10}
+    if sqlite:
+        assert all("+c.created_at >= " in sql and "ORDER BY c.severity_rank DESC" in sql for sql in statements)
+
+
+@pytest.mark.django_db
+def test_few_matches_are_left_to_the_planner():
+    tenants = [make_tenant()]
+    now = timezone.now()
+    add_cases(tenants, 200, status="Resolved", severity="Low", first_ticket=10_000, now=now)
+    matching = add_cases(tenants, 7, status="Escalated", severity="Critical", first_ticket=20_000,
+                         now=now - timedelta(milliseconds=500), step=timedelta(minutes=1))
+
+    seen, totals, statements = all_pages(CaseQuery(statuses=("Escalated",), limit=3))
+
+    assert seen == [case.ticket_id for case in matching]
+    assert set(totals) == {7}
+    if sqlite:
+        assert statements and not any("+c." in sql for sql in statements)
+
+
+@pytest.mark.django_db
+def test_a_query_without_indexed_filters_reads_its_page_before_counting():
+    tenants = [make_tenant()]
+    now = timezone.now()
+    add_cases(tenants, 30, status="New", severity="High", first_ticket=10_000, now=now)
+    with CaptureQueriesContext(connection) as captured:
+        page = backend.list_cases(ROOT_SCOPE, CaseQuery(limit=50, created_from=ms(now - timedelta(hours=1)), created_to=ms(now)))
+    assert page.total == 30
+    # One page holds them all: no count at all.
+    assert not any(q["sql"].startswith("SELECT COUNT(*)") for q in captured.captured_queries)
+
+
+@pytest.mark.skipif(not sqlite, reason="SQLite's planner: PostgreSQL has its own statistics")
+@pytest.mark.django_db
+def test_with_planner_statistics_the_counts_come_from_the_triage_and_assignee_indexes():
+    tenants = [make_tenant() for _ in range(3)]
+    analyst = make_user("analyst-plans", tenants=tenants)
+    now = timezone.now()
+    add_cases(tenants, 600, status="Resolved", severity="Low", first_ticket=10_000, now=now)
+    add_cases(tenants, 300, status="New", severity="Critical", first_ticket=20_000, now=now, assignee=analyst)
+    add_cases(tenants, 300, status="In Progress", severity="Medium", first_ticket=30_000, now=now)
+    planner_statistics.analyze(connection, ["cases_case"])
+
+    def count_plan(query: CaseQuery) -> str:
+        with CaptureQueriesContext(connection) as captured:
+            backend.list_cases(ROOT_SCOPE, query)
+        counts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+        assert counts, "the query was counted"
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + counts[-1])
+            return " | ".join(row[3] for row in cursor.fetchall())
+
+    day = dict(created_from=ms(now - timedelta(days=1)), created_to=ms(now))
+    assert "COVERING INDEX case_triage" in count_plan(CaseQuery(statuses=OPEN, severities=("Critical",), limit=5))
+    # From an index alone (here SQLite may skip through the two assignee values as well as the tenants).
+    assert "USING COVERING INDEX" in count_plan(CaseQuery(statuses=("Resolved",), limit=5, **day))
+    assert "COVERING INDEX case_assignee" in count_plan(CaseQuery(assignee="analyst-plans", limit=5, **day))
