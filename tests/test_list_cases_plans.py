@@ -16,7 +16,7 @@ from django.utils import timezone
 from cases.backend import case_sql
 from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
-from cases.models import SEVERITY_RANK, Case, build_search_text
+from cases.models import SEVERITY_RANK, Case, CaseTag, build_search_text
 from stellar_mcp_site import planner_statistics
 from tests.factories import ROOT_SCOPE, make_tenant, make_user
 
@@ -41,6 +41,10 @@ def add_cases(tenants, count: int, *, status: str, severity: str, first_ticket: 
         for i in range(count)
     ]
     return Case.objects.bulk_create(cases)
+
+
+def tag(cases: list[Case], *tags: str) -> None:
+    CaseTag.objects.bulk_create([CaseTag(case=case, tag=t) for case in cases for t in tags])
 
 
 def page_statements(captured) -> list[str]:
@@ -127,6 +131,47 @@ def test_a_query_without_indexed_filters_reads_its_page_before_counting():
     assert page.total == 30
     # One page holds them all: no count at all.
     assert not any(q["sql"].startswith("SELECT COUNT(*)") for q in captured.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_rare_tag_is_probed_once_and_its_cases_listed():
+    tenants = [make_tenant()]
+    now = timezone.now()
+    cases = add_cases(tenants, 40, status="New", severity="High", first_ticket=10_000, now=now)
+    tag(cases[:3], "vip")
+    tag(cases[2:5], "exec")  # cases[2] carries both: listed once
+    tag(cases[5:], "noise")
+
+    with CaptureQueriesContext(connection) as captured:
+        seen, totals, statements = all_pages(CaseQuery(tags=("vip", "exec"), limit=2))
+        probes = [q["sql"] for q in captured.captured_queries if "FROM \"cases_casetag\"" in q["sql"]]
+
+    assert seen == [case.ticket_id for case in cases[:5]]
+    assert set(totals) == {5}
+    if sqlite:
+        assert len(probes) == len(totals)  # the tag index is read once a call, by the probe
+        assert not any("casetag" in sql for sql in statements)
+
+
+@pytest.mark.django_db
+def test_a_common_tag_is_counted_in_range_order_and_its_dense_pages_read_in_sort_order():
+    tenants = [make_tenant(), make_tenant()]
+    now = timezone.now()
+    tagged = add_cases(tenants, DENSE + 5, status="New", severity="High", first_ticket=10_000, now=now)
+    others = add_cases(tenants, 200, status="New", severity="High", first_ticket=20_000, now=now - timedelta(milliseconds=500))
+    tag(tagged, "phishing", "email")  # two of the tags asked for: each case once
+    tag(others, "edr")
+
+    query = CaseQuery(tags=("phishing", "email"), limit=250, created_from=ms(now - timedelta(days=1)), created_to=ms(now))
+    with CaptureQueriesContext(connection) as captured:
+        seen, totals, statements = all_pages(query)
+        counts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT COUNT(*)")]
+
+    assert seen == [case.ticket_id for case in tagged]
+    assert set(totals) == {len(tagged)}
+    if sqlite:
+        assert counts and all('+c.id IN (SELECT case_id FROM "cases_casetag"' in sql for sql in counts)
+        assert all('+c.id IN (SELECT case_id FROM "cases_casetag"' in sql for sql in statements)
 
 
 @pytest.mark.skipif(not sqlite, reason="SQLite's planner: PostgreSQL has its own statistics")
