@@ -203,6 +203,10 @@ def _fts_string(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+# Conditions whose cases an index lists (the FTS5 match, the tags) start so; planned_filters probes them.
+_LISTED_BY_INDEX = "c.id IN (SELECT "
+
+
 def planned_filters(scope: TenantScope, query: CaseQuery, sort_column: str) -> tuple[Where, Where, int | None]:
     """The conditions to count the cases of `query` with and those to read a page with, and the count
     when choosing them took it.
@@ -245,10 +249,6 @@ def planned_filters(scope: TenantScope, query: CaseQuery, sort_column: str) -> t
     if total < COMMON_TEXT:
         return where, where, total
     return where, case_filters(scope, query, TextPlan.SCAN_SEARCH, walk=sort_column), total
-
-
-# Conditions whose cases an index lists (the FTS5 match, the tags) start so; planned_filters probes them.
-_LISTED_BY_INDEX = "c.id IN (SELECT "
 
 
 def _filters_indexed_columns(query: CaseQuery, sort_column: str) -> bool:

@@ -1,4 +1,4 @@
-"""Two listCases indexes in place of two narrower ones; both old ones are prefixes of the new.
+"""Two listCases indexes in place of two narrower ones, each answering what the one it replaces did.
 
 - The triage index (tenant, status, severity, created_at, score) replaces (tenant, status, severity_rank).
   It answers what the old one did (a tenant's cases by status: listTenant's open counts) and, from the
