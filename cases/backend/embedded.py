@@ -159,7 +159,7 @@ class EmbeddedBackend:
         column = case_sql.SORT_COLUMNS[query.sort]
         descending = query.order == "desc"
         self._check_filters(query)
-        where, page_where, total = case_sql.planned_filters(scope, query, column)
+        where, page_where, total = case_sql.planned_filters(scope, query)
         bound_to = cursors.case_query_binding("cases", scope, query)
 
         if query.cursor:
