@@ -121,7 +121,7 @@ def ms(moment) -> int:
 def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_scanning():
     tenant = make_tenant()
     now = timezone.now()
-    total = case_sql.COMMON_TEXT + 5
+    total = case_sql.COMMON_MATCHES + 5
     Case.objects.bulk_create([
         Case(tenant=tenant, ticket_id=50_000 + i, name=f"Ransomware note on host-{i}", created_at=now - timedelta(seconds=i),
              modified_at=now, search_text=build_search_text(50_000 + i, f"Ransomware note on host-{i}", [], "", ""))

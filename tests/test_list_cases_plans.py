@@ -6,6 +6,7 @@ With planner statistics, the counts come from the triage and assignee indexes.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,7 @@ from tests.factories import ROOT_SCOPE, make_tenant, make_user
 backend = EmbeddedBackend()
 sqlite = connection.vendor == "sqlite"
 OPEN = ("New", "In Progress", "Escalated")
-DENSE = case_sql.COMMON_TEXT
+DENSE = case_sql.COMMON_MATCHES
 
 
 def ms(moment) -> int:
@@ -57,7 +58,7 @@ def all_pages(query: CaseQuery) -> tuple[list[int], list[int], list[str]]:
     cursor = None
     while True:
         with CaptureQueriesContext(connection) as captured:
-            page = backend.list_cases(ROOT_SCOPE, CaseQuery(**{**query.__dict__, "cursor": cursor}))
+            page = backend.list_cases(ROOT_SCOPE, replace(query, cursor=cursor))
         statements += page_statements(captured)
         seen += [item["ticket_id"] for item in page.items]
         totals.append(page.total)

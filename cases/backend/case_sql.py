@@ -114,8 +114,8 @@ SEARCH_INDEX = "cases_case_search"
 _INDEX_MATCH = f"c.id IN (SELECT rowid FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH %s)"
 # A trigram index finds texts of three characters or more; shorter ones are looked for in every row.
 _INDEXED_LENGTH = 3
-# From how many matches a text counts as common (see TextPlan).
-COMMON_TEXT = 1000
+# From how many matches a text, a tag or a filter counts as common (see TextPlan and planned_filters).
+COMMON_MATCHES = 1000
 
 
 class TextPlan(Enum):
@@ -212,7 +212,7 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
 
     On SQLite a page is read one of two ways, and which is faster depends on how many cases match,
     which SQLite's planner cannot know from its statistics (one average per column):
-    - few matches (under COMMON_TEXT): every match is found through the most selective index and the
+    - few matches (under COMMON_MATCHES): every match is found through the most selective index and the
       matches are sorted;
     - many: the cases are read in page order (`in_page_order`), testing each; the first rows hold a page.
     On 100,000 cases: open Critical over 30 days (7,836 matches) 15 ms a page as SQLite chose it, sorting
@@ -222,7 +222,7 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
     by score descending come last (200-300 ms, as slow as before; see the README).
 
     The text match and the tags name their cases through an index of their own (`c.id IN (SELECT ...)`).
-    Each is probed for up to COMMON_TEXT cases: a rare one is replaced by the list of its cases, a common
+    Each is probed for up to COMMON_MATCHES cases: a rare one is replaced by the list of its cases, a common
     one hidden from the planner (see TextPlan). A tag 4,126 cases carry, counted over all cases: 53 ms
     testing each case's tags, 20 ms hidden; 24 hours: 5.8 and 3.2 ms.
 
@@ -234,10 +234,10 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
     conditions, common, rare = [], False, False
     for clause, params in where.conditions:
         if clause.startswith(_LISTED_BY_INDEX):
-            # Up to COMMON_TEXT of its cases from its index: 0.4-2.5 ms on 100,000 cases.
+            # Up to COMMON_MATCHES of its cases from its index: 0.4-2.5 ms on 100,000 cases.
             subquery = clause[len("c.id IN "):]
-            ids = [row[0] for row in fetch(f"SELECT DISTINCT * FROM {subquery} LIMIT %s", [*params, COMMON_TEXT])]
-            if len(ids) < COMMON_TEXT:
+            ids = [row[0] for row in fetch(f"SELECT DISTINCT * FROM {subquery} LIMIT %s", [*params, COMMON_MATCHES])]
+            if len(ids) < COMMON_MATCHES:
                 clause, params, rare = (f"c.id IN ({placeholders(ids)})" if ids else "1 = 0"), tuple(ids), True
             else:
                 clause, common = "+" + clause, True
@@ -246,7 +246,7 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
     if rare or not (common or _filters_indexed_columns(query)):
         return where, where, None
     total = count_cases(where)
-    if total < COMMON_TEXT:
+    if total < COMMON_MATCHES:
         return where, where, total
     return where, case_filters(scope, query, TextPlan.SCAN_SEARCH, in_page_order=True), total
 
