@@ -99,6 +99,8 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
         "severity asc, Critical, 24 h": CaseQuery(sort="severity", order="asc", severities=("Critical",), **day),
         "created_at desc, Resolved": CaseQuery(statuses=("Resolved",)),
         "score desc, Low, 24 h": CaseQuery(sort="score", severities=("Low",), **day),
+        "score desc, Low, 30 days": CaseQuery(sort="score", severities=("Low",), **month),
+        "severity desc, Low, 30 days": CaseQuery(sort="severity", severities=("Low",), **month),
         "tag vip": CaseQuery(tags=("vip",)),
         "tag vip, severity desc": CaseQuery(tags=("vip",), sort="severity"),
         "assignee analyst-4": CaseQuery(assignee="analyst-4"),
@@ -113,6 +115,7 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
     }
     specs = {name: (query, False) for name, query in plain.items()}
     specs["severity desc, page 2"] = (CaseQuery(sort="severity"), True)
+    specs["severity desc, 24 h, page 2"] = (CaseQuery(sort="severity", **day), True)
     return specs
 
 

@@ -2,7 +2,8 @@
 a page is read in sort order, every other filter hidden from SQLite's planner; with few, through the
 planner's choice of index. Either way the pages hold the same cases in the same order, each once, which
 these tests check by paging through with cursors on both databases (the SQL's shape on SQLite only).
-With planner statistics, the counts come from the triage and assignee indexes."""
+With planner statistics, the counts come from the triage and assignee indexes, and a page sorted by
+anything within a time range is chosen from a created_at index alone before its rows are read."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
 from cases.models import SEVERITY_RANK, Case, CaseTag, build_search_text
 from stellar_mcp_site import planner_statistics
-from tests.factories import ROOT_SCOPE, make_tenant, make_user
+from tests.factories import ROOT_SCOPE, make_tenant, make_user, scope_for
 
 backend = EmbeddedBackend()
 sqlite = connection.vendor == "sqlite"
@@ -205,3 +206,50 @@ def test_with_planner_statistics_the_counts_come_from_the_triage_and_assignee_in
     # From an index alone (here SQLite may skip through the two assignee values as well as the tenants).
     assert "USING COVERING INDEX" in count_plan(CaseQuery(statuses=("Resolved",), limit=5, **day))
     assert "COVERING INDEX case_assignee" in count_plan(CaseQuery(assignee="analyst-plans", limit=5, **day))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sort", ["severity", "score", "ticket_id", "modified_at", "created_at"])
+def test_a_page_sorted_within_a_time_range_is_chosen_from_the_created_index_alone(sort):
+    tenants = [make_tenant() for _ in range(3)]
+    analyst = make_user("analyst-sorted", tenants=tenants)
+    now = timezone.now()
+    add_cases(tenants, 400, status="Resolved", severity="Low", first_ticket=10_000, now=now)
+    add_cases(tenants, 300, status="New", severity="Critical", first_ticket=20_000, now=now - timedelta(milliseconds=300),
+              assignee=analyst)
+    add_cases(tenants, 300, status="In Progress", severity="Medium", first_ticket=30_000, now=now - timedelta(milliseconds=600))
+    add_cases(tenants, 50, status="New", severity="High", first_ticket=40_000, now=now - timedelta(days=3))
+    if sqlite:
+        planner_statistics.analyze(connection, ["cases_case"])
+    since = now - timedelta(days=1)
+    day = dict(created_from=ms(since), created_to=ms(now))
+    column = {"severity": "severity_rank", "ticket_id": "ticket_id"}.get(sort, sort)
+    in_window = Case.objects.filter(created_at__gte=since)
+
+    for scope, filters, expected in [
+        (ROOT_SCOPE, {}, in_window),
+        (ROOT_SCOPE, {"statuses": OPEN, "min_score": 10}, in_window.filter(status__in=OPEN, score__gte=10)),
+        (scope_for(*tenants[:2]), {"severities": ("Critical", "Low")},
+         in_window.filter(tenant__in=tenants[:2], severity__in=("Critical", "Low"))),
+        (scope_for(tenants[2]), {"assignee": "analyst-sorted"}, in_window.filter(tenant=tenants[2], assignee=analyst)),
+    ]:
+        query = CaseQuery(sort=sort, order="asc", limit=50, **filters, **day)
+        seen, statements, cursor = [], [], None
+        while True:
+            with CaptureQueriesContext(connection) as captured:
+                page = backend.list_cases(scope, replace(query, cursor=cursor))
+            statements += page_statements(captured)
+            seen += [item["ticket_id"] for item in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert seen == list(expected.order_by(column, "id").values_list("ticket_id", flat=True))
+        if sqlite:
+            for sql in statements:
+                with connection.cursor() as db:
+                    db.execute("EXPLAIN QUERY PLAN " + sql)
+                    plan = " | ".join(row[3] for row in db.fetchall())
+                # The page's ids from an index (either holds the tenant), without reading a case's row; then
+                # its rows by id.
+                assert "COVERING INDEX case_created " in plan or "COVERING INDEX case_tenant_created " in plan, plan
+                assert "SEARCH c USING INTEGER PRIMARY KEY" in plan, plan
