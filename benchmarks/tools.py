@@ -42,6 +42,7 @@ def scenarios(case_id: str, cust_id: str, now_ms: int) -> dict[str, tuple[str, d
     month = {"created_at_from": now_ms - 30 * 86_400_000, "created_at_to": now_ms}
     return {
         "listCases default window": ("listCases", {}),
+        "listCases sort=severity (24 h)": ("listCases", {"sort": "severity"}),
         "listCases filters (30 days)": ("listCases", {"cust_id": cust_id, "status": "Open", "severity": ["Critical", "High"],
                                                       "min_score": 50, **month}),
         "listCases search (30 days)": ("listCases", {"search": "ransomware", **month}),
