@@ -7,7 +7,7 @@ them), next to the in-process cost of the same backend call, so the gateway's ow
 gunicorn's processes spent per call answered during the run: unlike the latencies it does not depend on
 how much of the two cores the client processes took, so it compares code across runs. Usage:
 
-    .venv/bin/python benchmarks/tools.py [--cases 100000] [--seconds 10] [--workers 5] [--db PATH] [--reseed]
+    .venv/bin/python benchmarks/tools.py [--cases 100000] [--seconds 10] [--workers 5] [--db PATH] [--reseed] [--only TEXT]
 
 The seeded database is kept in benchmarks/out/ and reused by later runs with the same --cases.
 Per-key rate limits are off in the server (one key makes thousands of calls a minute).
@@ -93,6 +93,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (default 2 x cores + 1)")
     parser.add_argument("--clients", default="1,8")
+    parser.add_argument("--only", default="", help="run only the scenarios whose name contains this text")
     parser.add_argument("--db", type=Path)
     parser.add_argument("--rounds", type=int, default=1, help="runs per measurement; the best is printed")
     parser.add_argument("--reseed", action="store_true",
@@ -113,7 +114,8 @@ def main() -> int:
 
     key = benchmark_key()
     case = Case.objects.filter(size__gte=5).order_by("-created_at").first()
-    plan = scenarios(case.stellar_id, case.tenant.cust_id, int(time.time() * 1000))
+    plan = {label: call for label, call in scenarios(case.stellar_id, case.tenant.cust_id, int(time.time() * 1000)).items()
+            if args.only in label}
     backend_ms = in_process_cost(plan, key)
 
     server = start_gunicorn("ours", "/mcp/", database=database, workers=args.workers)
