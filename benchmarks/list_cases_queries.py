@@ -110,6 +110,10 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
         "search 'ransomware ws-025'": CaseQuery(search="ransomware ws-025"),
         "search 'lucas.nguyen srv-exch01'": CaseQuery(search="lucas.nguyen srv-exch01"),
         "search 'phishing' (common)": CaseQuery(search="phishing"),
+        "search 'phishing', 24 h": CaseQuery(search="phishing", **day),
+        "search 'ransomware', 30 days": CaseQuery(search="ransomware", **month),
+        "search 'ransomware', 1 h": CaseQuery(search="ransomware", created_from=newest_ms - 3_600_000, created_to=newest_ms),
+        "name ransom, 24 h": CaseQuery(name="ransom", **day),
         "search 'no-such-thing' (none)": CaseQuery(search="no-such-thing"),
         "search 'phishing', severity desc": CaseQuery(search="phishing", sort="severity"),
     }

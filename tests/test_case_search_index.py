@@ -21,7 +21,7 @@ from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
 from cases.models import Case, build_search_text
 from tests.conftest import ROOT
-from tests.factories import ROOT_SCOPE, make_case, make_tenant, make_user
+from tests.factories import ROOT_SCOPE, make_case, make_tenant, make_user, scope_for
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite",
                                 reason="SQLite only: PostgreSQL answers search from its trigram GIN index")
@@ -122,19 +122,26 @@ def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_sca
     tenant = make_tenant()
     now = timezone.now()
     total = case_sql.COMMON_MATCHES + 5
+    old = 3 * 3600  # seconds: one matching case among them was created hours before the range
     Case.objects.bulk_create([
-        Case(tenant=tenant, ticket_id=50_000 + i, name=f"Ransomware note on host-{i}", created_at=now - timedelta(seconds=i),
-             modified_at=now, search_text=build_search_text(50_000 + i, f"Ransomware note on host-{i}", [], "", ""))
-        for i in range(total)
+        Case(tenant=tenant, ticket_id=50_000 + i, name=f"Ransomware note on host-{i}",
+             created_at=now - timedelta(seconds=old if i == 500 else i), modified_at=now,
+             search_text=build_search_text(50_000 + i, f"Ransomware note on host-{i}", [], "", ""))
+        for i in range(total + 1)
     ])
     make_case(tenant, name="Unrelated", created_at=now + timedelta(seconds=1))
+    make_case(tenant, name="Ransomware, older", created_at=now - timedelta(seconds=old))
     hour = dict(created_from=ms(now - timedelta(hours=1)), created_to=ms(now + timedelta(hours=1)))
+    in_hour = [50_000 + i for i in range(total + 1) if i != 500]
 
     with CaptureQueriesContext(connection) as captured:
         page = backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", limit=100, **hour))
     assert page.total == total and len(page.items) == 100
     count_sql = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT COUNT(*)") and "LIMIT" not in q["sql"]]
-    assert count_sql and all(f"+c.id IN (SELECT rowid FROM {INDEX}" in sql for sql in count_sql)
+    # The match list is read only over the ids of the cases created in the range; the range still
+    # selects (the case created hours ago has an id inside that span).
+    assert count_sql and all(f"+c.id IN (SELECT rowid FROM {INDEX} WHERE {INDEX} MATCH" in sql
+                             and "AND rowid BETWEEN" in sql for sql in count_sql)
     page_sql = [q["sql"] for q in captured.captured_queries if "LIMIT" in q["sql"] and "MATCH" not in q["sql"]]
     assert page_sql and all("c.search_text LIKE" in sql for sql in page_sql)
 
@@ -143,7 +150,18 @@ def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_sca
         page = backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", limit=100, cursor=page.next_cursor, **hour))
         assert page.total == total
         seen += [item["ticket_id"] for item in page.items]
-    assert seen == [50_000 + i for i in range(total)]
+    assert seen == in_hour
+
+    # A range that holds every case is no condition: the term's cases are counted in its index.
+    every = dict(created_from=ms(now - timedelta(days=1)), created_to=ms(now + timedelta(hours=1)))
+    with CaptureQueriesContext(connection) as captured:
+        page = backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", limit=100, **every))
+    assert page.total == total + 2
+    assert any(q["sql"].startswith(f"SELECT COUNT(*) FROM (SELECT rowid FROM {INDEX} WHERE")
+               for q in captured.captured_queries)
+    # With another condition, the cases are counted.
+    assert backend.list_cases(scope_for(tenant), CaseQuery(search="ransomware", limit=1, **every)).total == total + 2
+    assert backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", limit=1, name="older", **every)).total == 1
 
     # Common in the index, rare in the range asked for: the page walks the range testing ids.
     seconds = dict(created_from=ms(now - timedelta(milliseconds=2500)), created_to=ms(now))
