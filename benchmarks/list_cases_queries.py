@@ -113,6 +113,9 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
         "search 'phishing', 24 h": CaseQuery(search="phishing", **day),
         "search 'ransomware', 30 days": CaseQuery(search="ransomware", **month),
         "search 'ransomware', 1 h": CaseQuery(search="ransomware", created_from=newest_ms - 3_600_000, created_to=newest_ms),
+        # 30 days back from a few hours after the newest case, as tools.py asks: the oldest cases are outside.
+        "search 'ransomware', 30 days to now": CaseQuery(search="ransomware", created_from=newest_ms - 29 * day_ms,
+                                                         created_to=newest_ms + 4 * 3_600_000),
         "name ransom, 24 h": CaseQuery(name="ransom", **day),
         "search 'no-such-thing' (none)": CaseQuery(search="no-such-thing"),
         "search 'phishing', severity desc": CaseQuery(search="phishing", sort="severity"),

@@ -122,7 +122,7 @@ def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_sca
     tenant = make_tenant()
     now = timezone.now()
     total = case_sql.COMMON_MATCHES + 5
-    old = 3 * 3600  # seconds: one matching case among them was created hours before the range
+    old = 10 * 3600  # seconds: one matching case among them was created hours before the range
     Case.objects.bulk_create([
         Case(tenant=tenant, ticket_id=50_000 + i, name=f"Ransomware note on host-{i}",
              created_at=now - timedelta(seconds=old if i == 500 else i), modified_at=now,
@@ -151,6 +151,13 @@ def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_sca
         assert page.total == total
         seen += [item["ticket_id"] for item in page.items]
     assert seen == in_hour
+
+    # A range that reaches back most of the cases' time: the span would hold most ids, and is not looked for.
+    most = dict(created_from=ms(now - timedelta(hours=9)), created_to=ms(now + timedelta(hours=1)))
+    with CaptureQueriesContext(connection) as captured:
+        assert backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", limit=1, **most)).total == total
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert not any("rowid BETWEEN" in sql or "MIN(c.id)" in sql for sql in statements)
 
     # A range that holds every case is no condition: the term's cases are counted in its index.
     every = dict(created_from=ms(now - timedelta(days=1)), created_to=ms(now + timedelta(hours=1)))

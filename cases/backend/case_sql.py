@@ -23,6 +23,7 @@ from .sql import (
     LIKE_ESCAPE,
     Row,
     Where,
+    db_datetime,
     fetch,
     fetch_value,
     like_contains,
@@ -261,16 +262,26 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
     return where, case_filters(scope, query, TextPlan.SCAN_SEARCH, in_page_order=True), total
 
 
+# The share of the cases' time, the newest, within which a range must start for its span of ids to be
+# worth finding: that reads each case of the range in the created_at index (100,000 cases over 30 days:
+# 3 ms for 24 hours, 20 ms for all of them) and saves reading the matches before the span.
+_SPAN_WITHIN_NEWEST = 0.25
+
+
 def _text_match_in_created_span(params: tuple[Any, ...], query: CaseQuery) -> tuple[str, tuple[Any, ...]]:
     """A common text's match limited to the ids of the cases created in the query's range, when the range
-    leaves cases out. Case ids grow with creation, so the span of a recent range is a short stretch of
-    each match list (FTS5 otherwise collects every match of all time, whatever the range). The span only
+    is recent. Case ids grow with creation, so the span of a recent range is a short stretch of each
+    match list (FTS5 otherwise collects every match of all time, whatever the range). The span only
     narrows what the index hands over: the range still selects the cases. 100,000 cases, a term 26,000
     hold, counted over the last 24 hours: 36 ms, against 3 ms for the span and 10 ms for the count."""
+    if query.created_from is None:
+        return _INDEX_MATCH, params
+    oldest, newest = (db_datetime(value) for value in fetch(
+        f"SELECT (SELECT MIN(created_at) FROM {CASES}), (SELECT MAX(created_at) FROM {CASES})")[0])
+    if oldest is None or from_ms(query.created_from) - oldest < (1 - _SPAN_WITHIN_NEWEST) * (newest - oldest):
+        return _INDEX_MATCH, params
     span = Where()
     time_range(span, "c.created_at", query.created_from, query.created_to)
-    if all(fetch_value(_BOUNDS_EXCLUDING_NOTHING[clause], bound) for clause, bound in span.conditions):
-        return _INDEX_MATCH, params  # no range, or one that holds every case
     first, last = fetch(f"SELECT MIN(c.id), MAX(c.id) FROM {CASES} c{span.sql()}", span.params)[0]
     if first is None:
         return "1 = 0", ()  # no case in the range
