@@ -215,6 +215,11 @@ def _fts_string(text: str) -> str:
 _LISTED_BY_INDEX = "c.id IN (SELECT "
 
 
+def _subquery_of(clause: str) -> str:
+    """The `(SELECT ...)` of a `c.id IN (SELECT ...)` condition, hidden from the planner (+) or not."""
+    return clause.lstrip("+")[len("c.id IN "):]
+
+
 def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where, int | None]:
     """The conditions to count the cases of `query` with and those to read a page with, and the count
     when choosing them took it.
@@ -244,8 +249,8 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
     for clause, params in where.conditions:
         if clause.startswith(_LISTED_BY_INDEX):
             # Up to COMMON_MATCHES of its cases from its index: 0.4-2.5 ms on 100,000 cases.
-            subquery = clause[len("c.id IN "):]
-            ids = [row[0] for row in fetch(f"SELECT DISTINCT * FROM {subquery} LIMIT %s", [*params, COMMON_MATCHES])]
+            ids = [row[0] for row in fetch(f"SELECT DISTINCT * FROM {_subquery_of(clause)} LIMIT %s",
+                                           [*params, COMMON_MATCHES])]
             if len(ids) < COMMON_MATCHES:
                 clause, params, rare = (f"c.id IN ({placeholders(ids)})" if ids else "1 = 0"), tuple(ids), True
             else:
@@ -350,7 +355,7 @@ def count_cases(where: Where) -> int:
         # The text alone: its index holds one row per case (the triggers of migration 0004 keep it so),
         # so they are counted there, not tested case by case (26,000 matches: 13 ms against 40).
         clause, params = where.conditions[0]
-        return fetch_value(f"SELECT COUNT(*) FROM ({clause.lstrip('+')[len('c.id IN ('):-1]})", params)
+        return fetch_value(f"SELECT COUNT(*) FROM {_subquery_of(clause)}", params)
     return fetch_value(f"SELECT COUNT(*) FROM {CASES} c{where.sql()}", where.params)
 
 
