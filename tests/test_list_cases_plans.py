@@ -253,3 +253,44 @@ def test_a_page_sorted_within_a_time_range_is_chosen_from_the_created_index_alon
                 # its rows by id.
                 assert "COVERING INDEX case_created " in plan or "COVERING INDEX case_tenant_created " in plan, plan
                 assert "SEARCH c USING INTEGER PRIMARY KEY" in plan, plan
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("order", ["desc", "asc"])
+def test_a_page_by_severity_in_a_range_is_first_looked_for_among_the_next_cases_of_that_order(order):
+    # The newest Critical cases lead the severity order (ids grow with creation) and lie in the range; the
+    # oldest Low cases lead it ascending and do not: there the walk comes back short and the range is sorted.
+    tenants = [make_tenant(), make_tenant()]
+    now = timezone.now()
+    add_cases(tenants, 2 * case_sql.WALKED, status="New", severity="Low", first_ticket=10_000, now=now - timedelta(days=5))
+    # Many open cases in the range (counted: at least COMMON_MATCHES), and resolved ones in between.
+    add_cases(tenants, DENSE // 2 + 50, status="New", severity="Low", first_ticket=20_000, now=now - timedelta(milliseconds=100))
+    add_cases(tenants, DENSE // 2 + 50, status="In Progress", severity="Critical", first_ticket=30_000,
+              now=now - timedelta(milliseconds=200))
+    add_cases(tenants, 300, status="Resolved", severity="High", first_ticket=40_000, now=now - timedelta(milliseconds=300))
+    query = CaseQuery(sort="severity", order=order, statuses=OPEN, limit=100,
+                      created_from=ms(now - timedelta(days=1)), created_to=ms(now))
+
+    seen, statements, cursor, pages = [], [], None, 0
+    while True:
+        with CaptureQueriesContext(connection) as captured:
+            page = backend.list_cases(ROOT_SCOPE, replace(query, cursor=cursor))
+        statements.append(page_statements(captured))
+        seen += [item["ticket_id"] for item in page.items]
+        cursor, pages = page.next_cursor, pages + 1
+        if cursor is None:
+            break
+
+    in_range = Case.objects.filter(created_at__gte=now - timedelta(days=1), status__in=OPEN)
+    descending = order == "desc"
+    expected = in_range.order_by("-severity_rank" if descending else "severity_rank", "-id" if descending else "id")
+    assert seen == list(expected.values_list("ticket_id", flat=True))
+    if sqlite:
+        walked = f"LIMIT {case_sql.WALKED})"
+        assert all(walked in page[0] for page in statements[:-1])  # every full page is walked for first
+        if descending:
+            # The first pages' cases are among the next WALKED of the order: found there, nothing sorted.
+            assert statements[0] == statements[0][:1] and statements[1] == statements[1][:1]
+        else:
+            # The first WALKED cases, ascending, are Low and too old: the walk is short, the range is sorted.
+            assert len(statements[0]) == 2 and walked not in statements[0][1]

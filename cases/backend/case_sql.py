@@ -346,6 +346,36 @@ def select_cases(where: Where, order: str, *, limit: int, offset: int = 0, recor
     return _decode(names, fetch(sql, params))
 
 
+# How many cases of its order a page sorted by other than creation first looks through (SQLite).
+WALKED = 200
+
+
+def worth_walking(query: CaseQuery, total: int | None) -> bool:
+    """Whether a page is first looked for among the next WALKED cases of its order (select_cases_walking):
+    on SQLite, sorted by other than creation within a creation range, and with many matches (or none
+    counted yet). Otherwise SQLite reads the range or the few matches and sorts them."""
+    return (not postgres() and query.sort != "created_at" and query.created_from is not None
+            and (total is None or total >= COMMON_MATCHES))
+
+
+def select_cases_walking(where: Where, resume: Where, order: str, *, limit: int) -> list[Row] | None:
+    """The page (`limit` rows) if the next WALKED cases of `order` from `resume` on hold it, else None.
+
+    Within a range, SQLite sorts every case of the range to find a page by severity or score, even when
+    the first cases of that order hold it: the newest Critical cases come first by severity (ids grow
+    with creation), and a day's cases are one in seven of a month's by score. Taking the next WALKED
+    cases from the sort's own index and testing the filters on them alone costs about 0.3 ms (the
+    default 24 hours of 100,000 cases by severity: 4.9 ms sorted, 0.5 walked). The matches found are
+    the first of the whole order, so a full page is the answer; a short one is not, and the caller
+    then sorts as before (oldest Low cases first: 0.15 ms spent for nothing)."""
+    names, select = _select(record=False)
+    walked = f"c.id IN (SELECT c.id FROM {CASES} c{resume.sql()}{order} LIMIT {WALKED})"
+    first = Where([(walked, tuple(resume.params)), *where.conditions])
+    rows = fetch(f"{select} WHERE c.id IN (SELECT c.id FROM {CASES} c{first.sql()}{order} LIMIT %s){order}",
+                 [*first.params, limit])
+    return _decode(names, rows) if len(rows) == limit else None
+
+
 def count_cases(where: Where) -> int:
     for clause, params in where.conditions:
         holds_every_case = _BOUNDS_EXCLUDING_NOTHING.get(clause)

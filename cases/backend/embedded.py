@@ -162,13 +162,19 @@ class EmbeddedBackend:
         where, page_where, total = case_sql.planned_filters(scope, query)
         bound_to = cursors.case_query_binding("cases", scope, query)
 
+        resume = Where()  # after the previous page's last case
         if query.cursor:
             last_value, last_pk = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (value_type, int))
             if query.sort in _TIME_SORTS:
                 last_value = param_datetime(from_us(last_value))
-            page_where = page_where.copy()
-            case_sql.after(page_where, column, last_value, last_pk, descending=descending)
-        rows = case_sql.select_cases(page_where, case_sql.order_by(column, descending), limit=query.limit + 1)
+            case_sql.after(resume, column, last_value, last_pk, descending=descending)
+        page_where = Where(page_where.conditions + resume.conditions)
+        order = case_sql.order_by(column, descending)
+        rows = None
+        if case_sql.worth_walking(query, total):
+            rows = case_sql.select_cases_walking(page_where, resume, order, limit=query.limit + 1)
+        if rows is None:
+            rows = case_sql.select_cases(page_where, order, limit=query.limit + 1)
         next_cursor = None
         if len(rows) > query.limit:
             rows = rows[: query.limit]
