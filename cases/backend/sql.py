@@ -116,9 +116,6 @@ class Where:
     def add(self, clause: str, *params: Any) -> None:
         self.conditions.append((clause, params))
 
-    def copy(self) -> Where:
-        return Where(list(self.conditions))
-
     def without(self, clause: str) -> Where:
         return Where([c for c in self.conditions if c[0] != clause])
 
