@@ -152,12 +152,13 @@ def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_sca
         seen += [item["ticket_id"] for item in page.items]
     assert seen == in_hour
 
-    # A range that reaches back most of the cases' time: the span would hold most ids, and is not looked for.
+    # A range that reaches back most of the cases' time: the span would hold most ids, and is not looked
+    # for (the count takes the matches beyond the range from all of them: see the test below).
     most = dict(created_from=ms(now - timedelta(hours=9)), created_to=ms(now + timedelta(hours=1)))
     with CaptureQueriesContext(connection) as captured:
         assert backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", limit=1, **most)).total == total
     statements = [q["sql"] for q in captured.captured_queries]
-    assert not any("rowid BETWEEN" in sql or "MIN(c.id)" in sql for sql in statements)
+    assert not any(f"+c.id IN (SELECT rowid FROM {INDEX}" in sql and "rowid BETWEEN" in sql for sql in statements)
 
     # A range that holds every case is no condition: the term's cases are counted in its index.
     every = dict(created_from=ms(now - timedelta(days=1)), created_to=ms(now + timedelta(hours=1)))
@@ -177,6 +178,46 @@ def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_sca
     assert page.total == 3 and [item["ticket_id"] for item in page.items] == [50_000, 50_001]
     page_sql = [q["sql"] for q in captured.captured_queries if "LIMIT" in q["sql"] and "MATCH" in q["sql"]]
     assert any(sql.startswith("SELECT c.id") and f"+c.id IN (SELECT rowid FROM {INDEX}" in sql for sql in page_sql)
+
+
+@pytest.mark.django_db
+def test_a_common_term_over_most_of_the_time_is_counted_by_complement():
+    """All the term's matches less those created beyond the range, looked for among the ids of the cases
+    created there: exact even where those ids interleave with the range's."""
+    tenant, other = make_tenant(), make_tenant()
+    now = timezone.now().replace(microsecond=0)
+    n = 2 * case_sql.COMMON_MATCHES  # one in seven is not a match
+    Case.objects.bulk_create([
+        Case(tenant=tenant if i % 2 else other, ticket_id=60_000 + i, name=f"Ransomware on host-{i}" if i % 7 else "Other",
+             created_at=now - timedelta(seconds=i), modified_at=now,
+             search_text=build_search_text(60_000 + i, f"Ransomware on host-{i}" if i % 7 else "Other", [], "", ""))
+        for i in range(n)
+    ])
+    # Created long before the others but stored last, so the ids of the cases beyond the range's start
+    # span every case of the range.
+    early = make_case(tenant, name="Ransomware, early", created_at=now - timedelta(seconds=2 * n))
+    low, high = now - timedelta(seconds=2 * n - 100), now - timedelta(seconds=30)  # 130 s of 2n left out
+    cases = [*Case.objects.filter(ticket_id__gte=60_000), early]
+    expected = sum(1 for c in cases if "ransomware" in c.search_text.lower() and low <= c.created_at <= high)
+    assert 0 < expected < sum(1 for c in cases if "ransomware" in c.search_text.lower())
+
+    query = CaseQuery(search="ransomware", limit=5, created_from=ms(low), created_to=ms(high))
+    with CaptureQueriesContext(connection) as captured:
+        page = backend.list_cases(ROOT_SCOPE, query)
+    assert page.total == expected
+    counts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT (SELECT COUNT(*) FROM (SELECT rowid")]
+    assert len(counts) == 1 and counts[0].count(" - (SELECT COUNT(*)") == 2 and counts[0].count("rowid BETWEEN") == 2
+    # Tested case by case (another condition: the tenant), the same cases.
+    limited = backend.list_cases(scope_for(tenant, other), query)
+    assert limited.total == expected and [i["_id"] for i in limited.items] == [i["_id"] for i in page.items]
+
+    # A range that leaves out more than a quarter of the cases' time is counted case by case.
+    recent = CaseQuery(search="ransomware", limit=5, created_from=ms(now - timedelta(seconds=n // 2)), created_to=ms(now))
+    with CaptureQueriesContext(connection) as captured:
+        total = backend.list_cases(ROOT_SCOPE, recent).total
+    assert total == sum(1 for c in cases if "ransomware" in c.search_text.lower()
+                        and now - timedelta(seconds=n // 2) <= c.created_at <= now)
+    assert not any(" - (SELECT COUNT(*)" in q["sql"] for q in captured.captured_queries)
 
 
 @pytest.mark.django_db

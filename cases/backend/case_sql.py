@@ -7,6 +7,7 @@ means. Columns are read under the names of the serializers' field lists (`tenant
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import Enum
 from functools import cache
 from typing import Any
@@ -281,8 +282,7 @@ def _text_match_in_created_span(params: tuple[Any, ...], query: CaseQuery) -> tu
     hold, counted over the last 24 hours: 36 ms, against 3 ms for the span and 10 ms for the count."""
     if query.created_from is None:
         return _INDEX_MATCH, params
-    oldest, newest = (db_datetime(value) for value in fetch(
-        f"SELECT (SELECT MIN(created_at) FROM {CASES}), (SELECT MAX(created_at) FROM {CASES})")[0])
+    oldest, newest = _creation_extent()
     if oldest is None or from_ms(query.created_from) - oldest < (1 - _SPAN_WITHIN_NEWEST) * (newest - oldest):
         return _INDEX_MATCH, params
     span = Where()
@@ -291,6 +291,13 @@ def _text_match_in_created_span(params: tuple[Any, ...], query: CaseQuery) -> tu
     if first is None:
         return "1 = 0", ()  # no case in the range
     return _INDEX_MATCH_IN_SPAN, (*params, first, last)
+
+
+def _creation_extent() -> tuple[datetime | None, datetime | None]:
+    """When the oldest and the newest case were created (None, None without cases): one step to either
+    end of the created_at index. (One SELECT of both MIN and MAX would read every case instead.)"""
+    oldest, newest = fetch(f"SELECT (SELECT MIN(created_at) FROM {CASES}), (SELECT MAX(created_at) FROM {CASES})")[0]
+    return db_datetime(oldest), db_datetime(newest)
 
 
 def _filters_indexed_columns(query: CaseQuery) -> bool:
@@ -382,12 +389,70 @@ def count_cases(where: Where) -> int:
         for (clause, _), holds_every_case in zip(bounds, held):
             if holds_every_case:
                 where = where.without(clause)
-    if len(where.conditions) == 1 and where.conditions[0][0].lstrip("+").startswith(_INDEX_MATCH_OF):
-        # The text alone: its index holds one row per case (the triggers of migration 0004 keep it so),
-        # so they are counted there, not tested case by case (26,000 matches: 13 ms against 40).
-        clause, params = where.conditions[0]
-        return fetch_value(f"SELECT COUNT(*) FROM {_subquery_of(clause)}", params)
+    text = _text_within_creation_bounds(where)
+    if text is not None:
+        clause, params, bounds = text
+        if not bounds:
+            # The text alone: its index holds one row per case (the triggers of migration 0004 keep it
+            # so), so they are counted there, not tested case by case (26,000 matches: 13 ms against 40).
+            return fetch_value(f"SELECT COUNT(*) FROM {_subquery_of(clause)}", params)
+        if clause == _INDEX_MATCH:
+            total = _count_text_by_complement(params, bounds)
+            if total is not None:
+                return total
     return fetch_value(f"SELECT COUNT(*) FROM {CASES} c{where.sql()}", where.params)
+
+
+_CREATED_FROM, _CREATED_BEFORE = "c.created_at >= %s", "c.created_at < %s"
+# The share of the cases' time a creation range may leave out for its text matches to be counted by
+# complement (_count_text_by_complement): the cases beyond it are read in the created_at index.
+_LEAVING_OUT_AT_MOST = 0.25
+
+
+def _text_within_creation_bounds(where: Where) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
+    """The text match (unhidden), its parameters and the created_at bounds by clause, when `where` holds
+    nothing else."""
+    text, bounds = None, {}
+    for clause, params in where.conditions:
+        if clause.lstrip("+").startswith(_INDEX_MATCH_OF) and text is None:
+            text = (clause.lstrip("+"), params)
+        elif clause in (_CREATED_FROM, _CREATED_BEFORE):
+            bounds[clause] = params[0]
+        else:
+            return None
+    return (*text, bounds) if text is not None else None
+
+
+def _count_text_by_complement(params: tuple[Any, ...], bounds: dict[str, Any]) -> int | None:
+    """The cases matching a text within a creation range that holds most of the cases' time, counted as
+    all the text's matches less those created beyond the range (None when the range holds less).
+
+    Tested case by case, a range of 30 days up to now that leaves out a few hours of cases cost 31 ms for
+    a term 10,000 cases hold (100,000 cases): every case of the range was read and looked up among the
+    matches. In the index, all the matches are counted at once (10 ms), and those beyond the range are
+    looked for only among the ids of the cases created there (ids grow with creation; 0.3 ms for 100
+    cases). The bounds still select the cases beyond, so the count is exact whatever the ids."""
+    oldest, newest = _creation_extent()
+    if oldest is None or newest == oldest:
+        return None
+    beyond = []  # the condition selecting the cases on the far side of each bound, and its value
+    left_out = timedelta(0)
+    if _CREATED_FROM in bounds:
+        beyond.append(("c.created_at < %s", bounds[_CREATED_FROM]))
+        left_out += max(db_datetime(bounds[_CREATED_FROM]) - oldest, timedelta(0))
+    if _CREATED_BEFORE in bounds:
+        beyond.append(("c.created_at >= %s", bounds[_CREATED_BEFORE]))
+        left_out += max(newest - db_datetime(bounds[_CREATED_BEFORE]), timedelta(0))
+    if left_out > _LEAVING_OUT_AT_MOST * (newest - oldest):
+        return None
+    sql, sql_params = f"SELECT (SELECT COUNT(*) FROM {_subquery_of(_INDEX_MATCH)})", [*params]
+    for condition, value in beyond:
+        # MIN and MAX together: SQLite then reads the created_at index over the cases beyond alone.
+        first, last = fetch(f"SELECT MIN(c.id), MAX(c.id) FROM {CASES} c WHERE {condition}", [value])[0]
+        if first is not None:
+            sql += f" - (SELECT COUNT(*) FROM {CASES} c WHERE {condition} AND {_INDEX_MATCH_IN_SPAN})"
+            sql_params += [value, *params, first, last]
+    return fetch_value(sql, sql_params)
 
 
 def case_record_by(scope: TenantScope, column: str, value: Any) -> Row | None:
