@@ -416,7 +416,7 @@ def _text_within_creation_bounds(where: Where) -> tuple[str, tuple[Any, ...], di
     for clause, params in where.conditions:
         if clause.lstrip("+").startswith(_INDEX_MATCH_OF) and text is None:
             text = (clause.lstrip("+"), params)
-        elif clause in (_CREATED_FROM, _CREATED_BEFORE):
+        elif clause in (_CREATED_FROM, _CREATED_BEFORE) and clause not in bounds:
             bounds[clause] = params[0]
         else:
             return None
