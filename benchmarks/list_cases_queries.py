@@ -109,6 +109,7 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
         "search 'kerberoasting' (rare)": CaseQuery(search="kerberoasting"),
         "search 'ransomware ws-025'": CaseQuery(search="ransomware ws-025"),
         "search 'lucas.nguyen srv-exch01'": CaseQuery(search="lucas.nguyen srv-exch01"),
+        "search 'ws-025' (229 cases), 30 days": CaseQuery(search="ws-025", **month),
         "search 'phishing' (common)": CaseQuery(search="phishing"),
         "search 'phishing', 24 h": CaseQuery(search="phishing", **day),
         "search 'ransomware', 30 days": CaseQuery(search="ransomware", **month),
@@ -123,6 +124,7 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
     specs = {name: (query, False) for name, query in plain.items()}
     specs["severity desc, page 2"] = (CaseQuery(sort="severity"), True)
     specs["severity desc, 24 h, page 2"] = (CaseQuery(sort="severity", **day), True)
+    specs["search 'ws-025', 30 days, page 2"] = (CaseQuery(search="ws-025", **month), True)
     return specs
 
 

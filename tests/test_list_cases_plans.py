@@ -294,3 +294,47 @@ def test_a_page_by_severity_in_a_range_is_first_looked_for_among_the_next_cases_
         else:
             # The first WALKED cases, ascending, are Low and too old: the walk is short, the range is sorted.
             assert len(statements[0]) == 2 and walked not in statements[0][1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sort", ["created_at", "score"])
+def test_a_rare_text_or_tag_within_a_range_is_read_by_id_and_sorted(sort):
+    """Fewer than COMMON_MATCHES cases named by the index of their text or tags: the page reads them by id
+    whatever else the query filters, rather than walking the range in page order until it is full."""
+    tenants = [make_tenant() for _ in range(2)]
+    now = timezone.now()
+    cases = add_cases(tenants, 3000, status="New", severity="High", first_ticket=10_000, now=now)
+    spread = cases[::100]  # 30 cases, from the newest to the oldest
+    tag(spread, "spread")
+    for case in spread:
+        Case.objects.filter(pk=case.pk).update(search_text=case.search_text + " beacon-xz")
+    if sqlite:
+        planner_statistics.analyze(connection, ["cases_case", "cases_casetag"])
+    hour = dict(created_from=ms(now - timedelta(hours=1)), created_to=ms(now))
+    column = {"created_at": "-created_at", "score": "-score"}[sort]
+    for scope, filters, expected in [
+        (ROOT_SCOPE, {"tags": ("spread",)}, spread),
+        (ROOT_SCOPE, {"search": "beacon-xz"}, spread),
+        (scope_for(tenants[0]), {"search": "beacon-xz", "statuses": ("New",)}, [c for c in spread if c.tenant == tenants[0]]),
+    ]:
+        query = CaseQuery(sort=sort, limit=7, **filters, **hour)
+        seen, statements, cursor = [], [], None
+        while True:
+            with CaptureQueriesContext(connection) as captured:
+                page = backend.list_cases(scope, replace(query, cursor=cursor))
+            statements += page_statements(captured)
+            seen += [item["ticket_id"] for item in page.items]
+            assert page.total == len(expected)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        ids = [c.pk for c in expected]
+        assert seen == list(Case.objects.filter(pk__in=ids).order_by(column, "-id").values_list("ticket_id", flat=True))
+        if sqlite:
+            assert len(statements) == -(-len(expected) // 7)  # one a page: not looked for in sort order first
+            for sql in statements:
+                with connection.cursor() as db:
+                    db.execute("EXPLAIN QUERY PLAN " + sql)
+                    plan = " | ".join(row[3] for row in db.fetchall())
+                assert "SEARCH c USING INTEGER PRIMARY KEY" in plan and "case_created" not in plan, plan
+                assert "case_tenant_created" not in plan and "case_triage" not in plan, plan
