@@ -53,13 +53,13 @@ def page_statements(captured) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT c.id")]
 
 
-def all_pages(query: CaseQuery) -> tuple[list[int], list[int], list[str]]:
+def all_pages(query: CaseQuery, scope=ROOT_SCOPE) -> tuple[list[int], list[int], list[str]]:
     """Ticket ids of every page, followed by cursor, the totals each page gave, and the page SQL."""
     seen, totals, statements = [], [], []
     cursor = None
     while True:
         with CaptureQueriesContext(connection) as captured:
-            page = backend.list_cases(ROOT_SCOPE, replace(query, cursor=cursor))
+            page = backend.list_cases(scope, replace(query, cursor=cursor))
         statements += page_statements(captured)
         seen += [item["ticket_id"] for item in page.items]
         totals.append(page.total)
@@ -233,16 +233,7 @@ def test_a_page_sorted_within_a_time_range_is_chosen_from_the_created_index_alon
          in_window.filter(tenant__in=tenants[:2], severity__in=("Critical", "Low"))),
         (scope_for(tenants[2]), {"assignee": "analyst-sorted"}, in_window.filter(tenant=tenants[2], assignee=analyst)),
     ]:
-        query = CaseQuery(sort=sort, order="asc", limit=50, **filters, **day)
-        seen, statements, cursor = [], [], None
-        while True:
-            with CaptureQueriesContext(connection) as captured:
-                page = backend.list_cases(scope, replace(query, cursor=cursor))
-            statements += page_statements(captured)
-            seen += [item["ticket_id"] for item in page.items]
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        seen, _, statements = all_pages(CaseQuery(sort=sort, order="asc", limit=50, **filters, **day), scope)
         assert seen == list(expected.order_by(column, "id").values_list("ticket_id", flat=True))
         if sqlite:
             for sql in statements:
@@ -317,17 +308,8 @@ def test_a_rare_text_or_tag_within_a_range_is_read_by_id_and_sorted(sort):
         (ROOT_SCOPE, {"search": "beacon-xz"}, spread),
         (scope_for(tenants[0]), {"search": "beacon-xz", "statuses": ("New",)}, [c for c in spread if c.tenant == tenants[0]]),
     ]:
-        query = CaseQuery(sort=sort, limit=7, **filters, **hour)
-        seen, statements, cursor = [], [], None
-        while True:
-            with CaptureQueriesContext(connection) as captured:
-                page = backend.list_cases(scope, replace(query, cursor=cursor))
-            statements += page_statements(captured)
-            seen += [item["ticket_id"] for item in page.items]
-            assert page.total == len(expected)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        seen, totals, statements = all_pages(CaseQuery(sort=sort, limit=7, **filters, **hour), scope)
+        assert set(totals) == {len(expected)}
         ids = [c.pk for c in expected]
         assert seen == list(Case.objects.filter(pk__in=ids).order_by(column, "-id").values_list("ticket_id", flat=True))
         if sqlite:
