@@ -233,7 +233,9 @@ def test_a_rare_term_matches_the_index_once_and_reads_the_cases_by_id():
     statements = [q["sql"] for q in captured.captured_queries]
     assert sum("MATCH" in sql for sql in statements) == 2  # once a call
     assert not any("+c.id" in sql or "LIKE" in sql for sql in statements)
-    assert found("no-such-text") == []
+    with CaptureQueriesContext(connection) as captured:
+        assert found("no-such-text") == []
+    assert not any("COUNT(*)" in q["sql"] for q in captured.captured_queries)  # no case: nothing to count
 
 
 def test_the_migration_reverses_and_indexes_existing_cases(tmp_path):

@@ -263,7 +263,8 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
     where = Where(conditions)
     if rare:
         # Counted first, by id (0.1 ms for 230 cases): then no page looks for its cases in sort order.
-        return where, _read_by_ids(where), count_cases(where)
+        total = 0 if ("1 = 0", ()) in conditions else count_cases(where)
+        return where, _read_by_ids(where), total
     if not (common or _filters_indexed_columns(query)):
         return where, where, None
     total = count_cases(where)
