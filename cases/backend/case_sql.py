@@ -407,13 +407,13 @@ def count_cases(where: Where) -> int:
                 where = where.without(clause)
     text = _text_within_creation_bounds(where)
     if text is not None:
-        clause, params, bounds = text
-        if not bounds:
+        clause, params, created = text
+        if not created:
             # The text alone: its index holds one row per case (the triggers of migration 0004 keep it
             # so), so they are counted there, not tested case by case (26,000 matches: 13 ms against 40).
             return fetch_value(f"SELECT COUNT(*) FROM {_subquery_of(clause)}", params)
         if clause == _INDEX_MATCH:
-            total = _count_text_by_complement(params, bounds)
+            total = _count_text_by_complement(params, created)
             if total is not None:
                 return total
     return fetch_value(f"SELECT COUNT(*) FROM {CASES} c{where.sql()}", where.params)
@@ -451,13 +451,13 @@ def _count_text_by_complement(params: tuple[Any, ...], bounds: dict[str, Any]) -
     oldest, newest = _creation_extent()
     if oldest is None or newest == oldest:
         return None
-    beyond = []  # the condition selecting the cases on the far side of each bound, and its value
+    beyond = []  # the condition on the far side of each bound (the opposite bound), and its value
     left_out = timedelta(0)
     if _CREATED_FROM in bounds:
-        beyond.append(("c.created_at < %s", bounds[_CREATED_FROM]))
+        beyond.append((_CREATED_BEFORE, bounds[_CREATED_FROM]))
         left_out += max(db_datetime(bounds[_CREATED_FROM]) - oldest, timedelta(0))
     if _CREATED_BEFORE in bounds:
-        beyond.append(("c.created_at >= %s", bounds[_CREATED_BEFORE]))
+        beyond.append((_CREATED_FROM, bounds[_CREATED_BEFORE]))
         left_out += max(newest - db_datetime(bounds[_CREATED_BEFORE]), timedelta(0))
     if left_out > _LEAVING_OUT_AT_MOST * (newest - oldest):
         return None
