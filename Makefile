@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a helper for them.
-PYTHON ?= python3.11
+# The interpreter .venv is made from; by default the distribution's python3.11 (scripts/ensure_venv.sh says why).
+PYTHON ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
