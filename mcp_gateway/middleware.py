@@ -30,5 +30,10 @@ class McpEndpointMiddleware:
             # The Host check against ALLOWED_HOSTS (DNS-rebinding defence) that CommonMiddleware made:
             # DisallowedHost becomes Django's 400.
             request.get_host()
-            return mcp_endpoint(request)
+            response = mcp_endpoint(request)
+            # The Content-Length that CommonMiddleware sets. Without it gunicorn sends the body in chunked
+            # framing: a third write per response (the closing chunk) and chunk parsing in every client.
+            if not response.streaming and not response.has_header("Content-Length"):
+                response.headers["Content-Length"] = str(len(response.content))
+            return response
         return self.get_response(request)

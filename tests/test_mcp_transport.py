@@ -27,6 +27,13 @@ def raw(live_url, key) -> RawMcp:
     return RawMcp(live_url, key)
 
 
+def assert_sized(response: httpx.Response) -> None:
+    """The body is framed by a Content-Length, not chunked (McpEndpointMiddleware sets it: gunicorn
+    chunks a body of unknown length, one more write per response and chunk parsing in the client)."""
+    assert "transfer-encoding" not in response.headers
+    assert int(response.headers["content-length"]) == len(response.content)
+
+
 def rpc(method: str, params: dict | None = None, rpc_id=1) -> dict:
     body = {"jsonrpc": "2.0", "id": rpc_id, "method": method}
     if params is not None:
@@ -72,6 +79,7 @@ def test_status_code_rules(raw: RawMcp, name, kwargs, status, code):
     response = raw.post(**kwargs)
     assert response.status_code == status, response.text[:500]
     assert "mcp-session-id" not in response.headers
+    assert_sized(response)
     if status == 202:
         assert response.content == b""
         return
@@ -114,6 +122,7 @@ def test_modern_status_code_rules(raw: RawMcp, name, kwargs, status, code):
     else:
         response = raw.modern(kwargs["method"], params, rpc_id=7, headers=kwargs.get("headers"))
     assert response.status_code == status, response.text[:500]
+    assert_sized(response)
     payload = response.json()
     assert payload["id"] == 7
     if code is None:
@@ -166,6 +175,7 @@ def test_other_methods_are_405_with_allow(live_url, key, method):
     response = httpx.request(method, f"{live_url}/mcp/", headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
+    assert_sized(response)
 
 
 @pytest.mark.parametrize("path", ["/mcp/", "/mcp"])
@@ -208,6 +218,7 @@ def test_missing_or_bad_credentials_get_401_with_challenge(live_url, authorizati
     response = httpx.post(f"{live_url}/mcp/", json=rpc("initialize", INIT), headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    assert_sized(response)
     message = response.json()["error"]["message"]
     assert "Authorization: Bearer" in message
     # Says what to check, not which check failed.
