@@ -84,9 +84,9 @@ _LISTED_COLUMNS = ["status", "severity", "severity_rank", "score", "ticket_id", 
 
 
 class Case(models.Model):
-    # On SQLite, triggers on this table feed the search index (migration 0004). A migration that makes
-    # Django rebuild the table there (most column changes do) drops them: it must run
-    # cases.migrations.0004's create_triggers again; tests/test_case_search_index.py checks they exist.
+    # On SQLite, triggers on this table feed the search index (migrations 0004 and 0007). A migration that
+    # makes Django rebuild the table there (most column changes do) drops them: it must run
+    # cases.migrations.0007's create_triggers again; tests/test_case_search_index.py checks they exist.
     stellar_id = models.CharField("_id", max_length=24, unique=True, default=new_hex24, validators=[HEX24])
     ticket_id = models.PositiveIntegerField(unique=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="cases")

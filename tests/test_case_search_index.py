@@ -12,11 +12,12 @@ import sys
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases.backend import case_sql
+from cases.backend import case_sql, text_counts
+from cases.backend.sql import CASES
 from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
 from cases.models import Case, build_search_text
@@ -25,7 +26,8 @@ from tests.factories import ROOT_SCOPE, make_case, make_tenant, make_user, scope
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite",
                                 reason="SQLite only: PostgreSQL answers search from its trigram GIN index")
-migration = importlib.import_module("cases.migrations.0004_case_search_index")
+# The index's triggers as migration 0007 made them (0004's with the version token of text_counts).
+migration = importlib.import_module("cases.migrations.0007_case_search_version")
 backend = EmbeddedBackend()
 INDEX = case_sql.SEARCH_INDEX
 
@@ -55,7 +57,9 @@ def found(search: str | None, **query) -> list[str]:
 def test_the_index_and_its_triggers_exist_after_migrating():
     # A later migration that rebuilds cases_case on SQLite drops the triggers with the old table.
     with connection.cursor() as cursor:
-        assert {INDEX, *migration.TRIGGERS} <= index_objects(cursor)
+        assert {INDEX, text_counts.VERSION_TABLE, *migration.TRIGGERS} <= index_objects(cursor)
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'cases_case_search%'")
+        assert all(text_counts.VERSION_TABLE in row[0] for row in cursor.fetchall())
 
 
 @pytest.mark.django_db
@@ -160,13 +164,13 @@ def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_sca
     statements = [q["sql"] for q in captured.captured_queries]
     assert not any(f"+c.id IN (SELECT rowid FROM {INDEX}" in sql and "rowid BETWEEN" in sql for sql in statements)
 
-    # A range that holds every case is no condition: the term's cases are counted in its index.
+    # A range that holds every case is no condition: the term's cases are counted in its index (here
+    # the count the call above kept: see test_a_common_texts_count_is_kept_while_the_index_stays).
     every = dict(created_from=ms(now - timedelta(days=1)), created_to=ms(now + timedelta(hours=1)))
     with CaptureQueriesContext(connection) as captured:
         page = backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", limit=100, **every))
     assert page.total == total + 2
-    assert any(q["sql"].startswith(f"SELECT COUNT(*) FROM (SELECT rowid FROM {INDEX} WHERE")
-               for q in captured.captured_queries)
+    assert not any(q["sql"].startswith("SELECT COUNT(*)") for q in captured.captured_queries)
     # With another condition, the cases are counted.
     assert backend.list_cases(scope_for(tenant), CaseQuery(search="ransomware", limit=1, **every)).total == total + 2
     assert backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", limit=1, name="older", **every)).total == 1
@@ -178,6 +182,10 @@ def test_a_common_term_is_counted_in_index_order_and_its_dense_pages_read_by_sca
     assert page.total == 3 and [item["ticket_id"] for item in page.items] == [50_000, 50_001]
     page_sql = [q["sql"] for q in captured.captured_queries if "LIMIT" in q["sql"] and "MATCH" in q["sql"]]
     assert any(sql.startswith("SELECT c.id") and f"+c.id IN (SELECT rowid FROM {INDEX}" in sql for sql in page_sql)
+
+
+# The count of a text's matches created beyond a range's bound (the complement).
+BEYOND_COUNT = f"SELECT COUNT(*) FROM {CASES} c WHERE c.created_at"
 
 
 @pytest.mark.django_db
@@ -205,8 +213,10 @@ def test_a_common_term_over_most_of_the_time_is_counted_by_complement():
     with CaptureQueriesContext(connection) as captured:
         page = backend.list_cases(ROOT_SCOPE, query)
     assert page.total == expected
-    counts = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT (SELECT COUNT(*) FROM (SELECT rowid")]
-    assert len(counts) == 1 and counts[0].count(" - (SELECT COUNT(*)") == 2 and counts[0].count("rowid BETWEEN") == 2
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert sum(text_counts.MATCH_COUNT.split("%s")[0] in sql for sql in statements) == 1  # all the matches
+    beyond = [sql for sql in statements if sql.startswith(BEYOND_COUNT)]
+    assert len(beyond) == 2 and all("rowid BETWEEN" in sql for sql in beyond)
     # Tested case by case (another condition: the tenant), the same cases.
     limited = backend.list_cases(scope_for(tenant, other), query)
     assert limited.total == expected and [i["_id"] for i in limited.items] == [i["_id"] for i in page.items]
@@ -217,7 +227,7 @@ def test_a_common_term_over_most_of_the_time_is_counted_by_complement():
         total = backend.list_cases(ROOT_SCOPE, recent).total
     assert total == sum(1 for c in cases if "ransomware" in c.search_text.lower()
                         and now - timedelta(seconds=n // 2) <= c.created_at <= now)
-    assert not any(" - (SELECT COUNT(*)" in q["sql"] for q in captured.captured_queries)
+    assert not any(q["sql"].startswith(BEYOND_COUNT) for q in captured.captured_queries)
 
 
 @pytest.mark.django_db
@@ -252,6 +262,85 @@ def test_the_migration_reverses_and_indexes_existing_cases(tmp_path):
                           "make_case(make_tenant(), name='Made before the index on host-77')")
     manage("migrate", "--noinput", "-v0")
     main = sqlite3.connect(db)
-    assert {INDEX, *migration.TRIGGERS} <= index_objects(main.cursor())
+    assert {INDEX, text_counts.VERSION_TABLE, *migration.TRIGGERS} <= index_objects(main.cursor())
     (case_id,) = main.execute("SELECT id FROM cases_case").fetchone()
     assert main.execute(f"SELECT rowid FROM {INDEX} WHERE {INDEX} MATCH '\"host-77\"'").fetchall() == [(case_id,)]
+
+
+def version_token() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT token FROM {text_counts.VERSION_TABLE}")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_the_index_version_changes_with_every_change_of_the_index():
+    tenant = make_tenant()
+    seen = [version_token()]
+
+    def changed() -> bool:
+        seen.append(version_token())
+        return seen[-1] != seen[-2]
+
+    case = make_case(tenant, name="Beaconing from ws-101")
+    assert changed()
+    Case.objects.filter(pk=case.pk).update(status="Resolved")  # same texts: the index is left alone
+    assert not changed()
+    Case.objects.filter(pk=case.pk).update(name="Beaconing from ws-102")
+    assert changed()
+    Case.objects.filter(pk=case.pk).update(search_text="rewritten by sql")
+    assert changed()
+    Case.objects.filter(pk=case.pk).delete()
+    assert changed()
+
+
+def bulk_cases(tenant, first_ticket: int, count: int, name: str) -> list[Case]:
+    now = timezone.now()
+    return Case.objects.bulk_create([
+        Case(tenant=tenant, ticket_id=first_ticket + i, name=f"{name} {i}", created_at=now - timedelta(seconds=i),
+             modified_at=now, search_text=build_search_text(first_ticket + i, f"{name} {i}", [], "", ""))
+        for i in range(count)
+    ])
+
+
+@pytest.mark.django_db
+def test_a_common_texts_count_is_kept_while_the_index_stays():
+    """The second search of a common text reads nothing of the index (no probe, no count), and any
+    change of the index, even one rolled back, makes the next search count again."""
+    tenant = make_tenant()
+    n = case_sql.COMMON_MATCHES + 5
+    matching = bulk_cases(tenant, 70_000, n, "Ransomware note on host")
+
+    def listed() -> tuple[int, bool]:
+        """The total, and whether the index was read for it."""
+        with CaptureQueriesContext(connection) as captured:
+            total = backend.list_cases(ROOT_SCOPE, CaseQuery(search="ransomware", limit=3)).total
+        return total, any("MATCH" in q["sql"] for q in captured.captured_queries)
+
+    assert listed() == (n, True)
+    assert listed() == (n, False)
+    Case.objects.filter(pk=matching[0].pk).update(status="Resolved")
+    assert listed() == (n, False)
+    make_case(tenant, name="Ransomware, new")
+    assert listed() == (n + 1, True)
+    assert listed() == (n + 1, False)
+    Case.objects.filter(pk=matching[1].pk).update(name="Phishing")
+    Case.objects.filter(pk=matching[1].pk).update(search_text="phishing")
+    assert listed() == (n, True)
+    Case.objects.filter(pk=matching[2].pk).delete()
+    assert listed() == (n - 1, True)
+
+    # Counted inside a transaction that is rolled back: a later change, here one that adds no match,
+    # must not find that count current (a counter, rolled back with it, would count to the same value).
+    with transaction.atomic():
+        bulk_cases(tenant, 80_000, 3, "Ransomware, rolled back")
+        assert listed() == (n + 2, True)
+        transaction.set_rollback(True)
+    bulk_cases(tenant, 90_000, 3, "Phishing")
+    assert listed() == (n - 1, True)
+
+    # Callers limited to tenants are counted case by case, not from the kept all-tenant count.
+    bulk_cases(make_tenant(), 95_000, 2, "Ransomware elsewhere")
+    assert listed() == (n + 1, True)
+    limited = backend.list_cases(scope_for(tenant), CaseQuery(search="ransomware", limit=3))
+    assert limited.total == n - 1

@@ -9,9 +9,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import api_key_create
+from cases.backend import case_sql
 from cases.backend import cursor as cursors
+from cases.models import Case, build_search_text
 from tests.factories import make_case, make_tenant, make_user
-from tests.mcp_helpers import McpSession
+from tests.mcp_helpers import McpSession, call_tool, structured
 
 HOUR = timedelta(hours=1)
 
@@ -219,3 +221,25 @@ def test_default_page_stays_small(world, mcp):
     # DESIGN.md budgets ~8 KB; the fields issue 5 requires for each case (ISO twins, cust_id and
     # tenant_name included) come to ~450 bytes, so a full default page of 20 is just under 10 KB.
     assert len(json.dumps(result, separators=(",", ":"))) < 10 * 1024
+
+
+def test_a_common_searchs_total_follows_an_update_in_every_worker(world, mcp):
+    """Each worker keeps the count of a common text's matches between calls (cases/backend/text_counts.py
+    on SQLite). An update made through the endpoint changes the total every worker gives next, each call
+    on a new connection, so on any worker."""
+    now, n = world["now"], case_sql.COMMON_MATCHES
+    Case.objects.bulk_create([
+        Case(tenant=world["acme"], ticket_id=40_000 + i, name=f"Beacon to c2-host-{i}", created_at=now - HOUR,
+             modified_at=now, search_text=build_search_text(40_000 + i, f"Beacon to c2-host-{i}", [], "", ""))
+        for i in range(n)
+    ])
+    every = {"search": "c2-host", "created_at_from": ms(now - 100 * HOUR), "created_at_to": ms(now + HOUR)}
+
+    def totals() -> list[int]:
+        return [structured(call_tool(world["url"], world["key"], "listCases", every))["total"] for _ in range(6)]
+
+    assert totals() == [n] * 6
+    mcp.ok("updateCase", {"_id": world["cases"]["phish"].stellar_id, "tags": {"add": ["c2-host-lookalike"]}})
+    assert totals() == [n + 1] * 6
+    Case.objects.filter(ticket_id=40_000).delete()
+    assert totals() == [n] * 6

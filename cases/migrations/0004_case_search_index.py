@@ -11,8 +11,8 @@ the case's id, and triggers keep it in step with every insert, delete and change
 whoever writes (the ORM, raw SQL, a bulk load).
 
 On SQLite, a later migration that rebuilds cases_case (Django does for most column changes there)
-drops these triggers with the old table: it must create them again (`create_triggers` below).
-`tests/test_case_search_index.py` fails if they are missing.
+drops these triggers with the old table: it must create them again, as migration 0007 replaced them
+(its `create_triggers`). `tests/test_case_search_index.py` fails if they are missing.
 """
 
 from django.db import migrations
