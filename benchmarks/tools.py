@@ -71,9 +71,9 @@ def in_process_cost(plan: dict[str, tuple[str, dict]], key: str, repeat: int = 2
                     first_search: bool = False) -> dict[str, float]:
     """Median milliseconds of the backend call each tool makes, without HTTP, auth or audit. With
     `first_search`, of the `search` scenarios alone, each call without the text's kept count: what the
-    first search of a text costs after any change of the cases' texts (cases/backend/text_counts.py)."""
+    first search of a text costs after any change of the cases' texts (cases/backend/text_matches.py)."""
     from accounts.authentication import authenticate_bearer
-    from cases.backend import text_counts
+    from cases.backend import text_matches
     from mcp_gateway.registry import ToolContext, registry
 
     principal = authenticate_bearer(f"Bearer {key}", client_ip="127.0.0.1")
@@ -86,7 +86,7 @@ def in_process_cost(plan: dict[str, tuple[str, dict]], key: str, repeat: int = 2
 
         def call() -> None:
             if first_search:
-                text_counts.forget()
+                text_matches.forget()
             tool.handler(ToolContext(principal=principal, request_id="bench", ai_summary_enabled=True), args)
 
         out[label] = median_ms(call, repeat, warmup=0)

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases.backend import case_sql, text_counts
+from cases.backend import case_sql, text_matches
 from cases.backend.sql import CASES
 from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
@@ -26,7 +26,7 @@ from tests.factories import ROOT_SCOPE, make_case, make_tenant, make_user, scope
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite",
                                 reason="SQLite only: PostgreSQL answers search from its trigram GIN index")
-# The index's triggers as migration 0007 made them (0004's with the version token of text_counts).
+# The index's triggers as migration 0007 made them (0004's with the version token of text_matches).
 migration = importlib.import_module("cases.migrations.0007_case_search_version")
 backend = EmbeddedBackend()
 INDEX = case_sql.SEARCH_INDEX
@@ -57,9 +57,9 @@ def found(search: str | None, **query) -> list[str]:
 def test_the_index_and_its_triggers_exist_after_migrating():
     # A later migration that rebuilds cases_case on SQLite drops the triggers with the old table.
     with connection.cursor() as cursor:
-        assert {INDEX, text_counts.VERSION_TABLE, *migration.TRIGGERS} <= index_objects(cursor)
+        assert {INDEX, text_matches.VERSION_TABLE, *migration.TRIGGERS} <= index_objects(cursor)
         cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'cases_case_search%'")
-        assert all(text_counts.VERSION_TABLE in row[0] for row in cursor.fetchall())
+        assert all(text_matches.VERSION_TABLE in row[0] for row in cursor.fetchall())
 
 
 @pytest.mark.django_db
@@ -214,7 +214,7 @@ def test_a_common_term_over_most_of_the_time_is_counted_by_complement():
         page = backend.list_cases(ROOT_SCOPE, query)
     assert page.total == expected
     statements = [q["sql"] for q in captured.captured_queries]
-    assert sum(text_counts.MATCH_COUNT.split("%s")[0] in sql for sql in statements) == 1  # all the matches
+    assert sum(f"(SELECT COUNT(*) FROM (SELECT rowid FROM {INDEX}" in sql for sql in statements) == 1  # all the matches
     beyond = [sql for sql in statements if sql.startswith(BEYOND_COUNT)]
     assert len(beyond) == 2 and all("rowid BETWEEN" in sql for sql in beyond)
     # Tested case by case (another condition: the tenant), the same cases.
@@ -241,7 +241,7 @@ def test_a_rare_term_matches_the_index_once_and_reads_the_cases_by_id():
     assert page.total == page_2.total == 3
     assert [i["_id"] for i in page.items + page_2.items] == [c.stellar_id for c in reversed(targets)]
     statements = [q["sql"] for q in captured.captured_queries]
-    assert sum("MATCH" in sql for sql in statements) == 2  # once a call
+    assert sum("MATCH" in sql for sql in statements) == 1  # once: the second page's call reuses the ids
     assert not any("+c.id" in sql or "LIKE" in sql for sql in statements)
     with CaptureQueriesContext(connection) as captured:
         assert found("no-such-text") == []
@@ -262,14 +262,14 @@ def test_the_migration_reverses_and_indexes_existing_cases(tmp_path):
                           "make_case(make_tenant(), name='Made before the index on host-77')")
     manage("migrate", "--noinput", "-v0")
     main = sqlite3.connect(db)
-    assert {INDEX, text_counts.VERSION_TABLE, *migration.TRIGGERS} <= index_objects(main.cursor())
+    assert {INDEX, text_matches.VERSION_TABLE, *migration.TRIGGERS} <= index_objects(main.cursor())
     (case_id,) = main.execute("SELECT id FROM cases_case").fetchone()
     assert main.execute(f"SELECT rowid FROM {INDEX} WHERE {INDEX} MATCH '\"host-77\"'").fetchall() == [(case_id,)]
 
 
 def version_token() -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT token FROM {text_counts.VERSION_TABLE}")
+        cursor.execute(f"SELECT token FROM {text_matches.VERSION_TABLE}")
         return cursor.fetchone()[0]
 
 
@@ -344,3 +344,31 @@ def test_a_common_texts_count_is_kept_while_the_index_stays():
     assert listed() == (n + 1, True)
     limited = backend.list_cases(scope_for(tenant), CaseQuery(search="ransomware", limit=3))
     assert limited.total == n - 1
+
+
+@pytest.mark.django_db
+def test_a_rare_texts_cases_are_kept_while_the_index_stays():
+    """The ids of a rare text's cases serve the next searches of it, whatever else they filter, each
+    narrowed by the caller's scope and filters; any change of the index makes the next one look again."""
+    tenant, other = make_tenant(), make_tenant()
+    on_host = [make_case(tenant, name="Beaconing from ws-311", status=status) for status in ("New", "Resolved")]
+    elsewhere = make_case(other, name="Scan from ws-311")
+
+    def found_ids(scope=ROOT_SCOPE, **query) -> tuple[set[str], bool]:
+        """The cases found, and whether the index was read for them."""
+        with CaptureQueriesContext(connection) as captured:
+            page = backend.list_cases(scope, CaseQuery(search="ws-311", **query))
+        return {item["_id"] for item in page.items}, any("MATCH" in q["sql"] for q in captured.captured_queries)
+
+    every = {c.stellar_id for c in (*on_host, elsewhere)}
+    assert found_ids() == (every, True)
+    assert found_ids() == (every, False)
+    assert found_ids(statuses=["Resolved"]) == ({on_host[1].stellar_id}, False)
+    assert found_ids(scope_for(other)) == ({elsewhere.stellar_id}, False)
+    Case.objects.filter(pk=on_host[0].pk).update(status="Escalated")  # the index is unchanged
+    assert found_ids(statuses=["Escalated"]) == ({on_host[0].stellar_id}, False)
+    added = make_case(other, name="Lateral movement to ws-311")
+    assert found_ids(scope_for(other)) == ({elsewhere.stellar_id, added.stellar_id}, True)
+    Case.objects.filter(pk=elsewhere.pk).update(name="Scan from ws-312", search_text="scan from ws-312")
+    assert found_ids() == ({*every - {elsewhere.stellar_id}, added.stellar_id}, True)
+    assert found_ids() == ({*every - {elsewhere.stellar_id}, added.stellar_id}, False)

@@ -224,7 +224,7 @@ def test_default_page_stays_small(world, mcp):
 
 
 def test_a_common_searchs_total_follows_an_update_in_every_worker(world, mcp):
-    """Each worker keeps the count of a common text's matches between calls (cases/backend/text_counts.py
+    """Each worker keeps the count of a common text's matches between calls (cases/backend/text_matches.py
     on SQLite). An update made through the endpoint changes the total every worker gives next, each call
     on a new connection, so on any worker."""
     now, n = world["now"], case_sql.COMMON_MATCHES

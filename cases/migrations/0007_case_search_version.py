@@ -1,6 +1,6 @@
-"""A version of SQLite's search index (0004) that changes with every change of the index, so a count of
-a text's matches can be kept across calls for as long as the index stays as it was
-(cases/backend/text_counts.py).
+"""A version of SQLite's search index (0004) that changes with every change of the index, so what the
+index holds for a text (its cases' ids or their count) can be kept across calls for as long as the
+index stays as it was (cases/backend/text_matches.py).
 
 The version is one row, `token`, that the index's own triggers set to a new random value in the
 same statement, and so the same transaction, as the change they index. Random rather than a counter:
