@@ -70,7 +70,7 @@ def window_line(case_model) -> str:
 def in_process_cost(plan: dict[str, tuple[str, dict]], key: str, repeat: int = 200,
                     first_search: bool = False) -> dict[str, float]:
     """Median milliseconds of the backend call each tool makes, without HTTP, auth or audit. With
-    `first_search`, of the `search` scenarios alone, each call without the text's kept count: what the
+    `first_search`, of the `search` scenarios alone, each call with nothing kept for its text: what the
     first search of a text costs after any change of the cases' texts (cases/backend/text_matches.py)."""
     from accounts.authentication import authenticate_bearer
     from cases.backend import text_matches
@@ -147,8 +147,8 @@ def main() -> int:
                 print(f"{label:36} {clients:>7} {r.rps:>8.0f} {r.p50:>8.1f} {r.p99:>8.1f} "
                       f"{backend_ms[label]:>11.2f} {overhead:>12.2f} {r.cpu_ms:>14.2f} {r.errors:>6}", flush=True)
         for label, ms in first_search_ms.items():
-            print(f"{label}: backend {ms:.2f} ms in process when the text's count is not kept "
-                  f"(its first search since the cases' texts last changed; the table's calls reuse it)")
+            print(f"{label}: backend {ms:.2f} ms in process with nothing kept for the text (its first "
+                  f"search in a worker or since the cases' texts last changed; the table's calls reuse it)")
     finally:
         server.stop()
     return 0
