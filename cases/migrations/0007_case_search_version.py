@@ -6,7 +6,7 @@ The version is one row, `token`, that the index's own triggers set to a new rand
 same statement, and so the same transaction, as the change they index. Random rather than a counter:
 a count taken inside a transaction that is then rolled back must never match a later state of the
 index, and a counter rolled back with it would count the same numbers again. The triggers of 0004 are
-replaced by the same ones with that one step added.
+replaced by the same ones with that one step added (`_with_new_token`).
 
 On SQLite, a later migration that rebuilds cases_case drops the triggers with the old table: it must
 create them again (`create_triggers` below). tests/test_case_search_index.py fails if they are missing.
@@ -19,30 +19,17 @@ from django.db import migrations
 
 index_migration = importlib.import_module("cases.migrations.0004_case_search_index")
 
-INDEX = index_migration.TABLE
 VERSION_TABLE = "cases_case_search_version"
 _NEW_TOKEN = f"UPDATE {VERSION_TABLE} SET token = random();"
 
-TRIGGERS = {
-    "cases_case_search_insert": f"""
-        CREATE TRIGGER IF NOT EXISTS cases_case_search_insert AFTER INSERT ON cases_case BEGIN
-            INSERT INTO {INDEX}(rowid, search_text, name) VALUES (new.id, new.search_text, new.name);
-            {_NEW_TOKEN}
-        END""",
-    "cases_case_search_delete": f"""
-        CREATE TRIGGER IF NOT EXISTS cases_case_search_delete AFTER DELETE ON cases_case BEGIN
-            INSERT INTO {INDEX}({INDEX}, rowid, search_text, name) VALUES ('delete', old.id, old.search_text, old.name);
-            {_NEW_TOKEN}
-        END""",
-    # Only when a text changes: a status or assignee update rewrites the column with the same value.
-    "cases_case_search_update": f"""
-        CREATE TRIGGER IF NOT EXISTS cases_case_search_update AFTER UPDATE ON cases_case
-        WHEN old.search_text IS NOT new.search_text OR old.name IS NOT new.name OR old.id IS NOT new.id BEGIN
-            INSERT INTO {INDEX}({INDEX}, rowid, search_text, name) VALUES ('delete', old.id, old.search_text, old.name);
-            INSERT INTO {INDEX}(rowid, search_text, name) VALUES (new.id, new.search_text, new.name);
-            {_NEW_TOKEN}
-        END""",
-}
+
+def _with_new_token(trigger_sql: str) -> str:
+    """One of 0004's triggers with the token step as its last."""
+    body, end = trigger_sql.rsplit("END", 1)
+    return f"{body}    {_NEW_TOKEN}\n        END{end}"
+
+
+TRIGGERS = {name: _with_new_token(sql) for name, sql in index_migration.TRIGGERS.items()}
 
 
 def create_triggers(schema_editor) -> None:
