@@ -12,6 +12,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -320,3 +322,64 @@ def test_a_rare_text_or_tag_within_a_range_is_read_by_id_and_sorted(sort):
                     plan = " | ".join(row[3] for row in db.fetchall())
                 assert "SEARCH c USING INTEGER PRIMARY KEY" in plan and "case_created" not in plan, plan
                 assert "case_tenant_created" not in plan and "case_triage" not in plan, plan
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sort", ["score", "severity"])
+def test_with_no_range_a_page_whose_order_follows_its_filter_sorts_every_match(sort):
+    """Without a time range (the Public API's listings), Low cases come last by score or severity
+    descending. The walk through the next WALKED cases of the order comes back short, and rather than read
+    the rest of the order case by case, the matches are sorted, read from an index that holds every
+    filtered and sorted column. Each page holds the next cases, in order, for any scope."""
+    tenants = [make_tenant(), make_tenant()]
+    now = timezone.now()
+    add_cases(tenants, DENSE + 50, status="New", severity="Low", first_ticket=10_000, now=now)
+    add_cases(tenants, 2 * case_sql.WALKED, status="New", severity="Critical", first_ticket=20_000,
+              now=now - timedelta(milliseconds=300))
+    add_cases(tenants, 100, status="Resolved", severity="Low", first_ticket=30_000, now=now - timedelta(milliseconds=600))
+    Case.objects.filter(severity="Low").update(score=F("score") / 10)  # 0-9.9: below every Critical case
+    Case.objects.filter(severity="Critical").update(score=F("score") / 10 + 90)
+    if sqlite:
+        planner_statistics.analyze(connection, ["cases_case"])
+    column = {"severity": "severity_rank"}.get(sort, sort)
+    open_low = Case.objects.filter(severity="Low", status__in=OPEN)
+
+    for scope, expected in [(ROOT_SCOPE, open_low), (scope_for(tenants[1]), open_low.filter(tenant=tenants[1]))]:
+        seen, totals, statements = all_pages(
+            CaseQuery(sort=sort, statuses=OPEN, severities=("Low",), limit=100), scope)
+        assert seen == list(expected.order_by(f"-{column}", "-id").values_list("ticket_id", flat=True))
+        assert set(totals) == {expected.count()}
+        if sqlite and scope is ROOT_SCOPE:
+            # Each page is found by the walk or, when it comes back short (the first page's does: the
+            # Critical cases come first), by sorting; never by reading on in the order.
+            walked = f"LIMIT {case_sql.WALKED})"
+            sorted_pages = [sql for sql in statements if f"ORDER BY +c.{column} DESC" in sql]
+            assert sorted_pages and sorted_pages[0] == statements[1] and walked in statements[0]
+            assert all(walked in sql or sql in sorted_pages for sql in statements)
+            for sql in sorted_pages:
+                with connection.cursor() as db:
+                    db.execute("EXPLAIN QUERY PLAN " + sql)
+                    plan = " | ".join(row[3] for row in db.fetchall())
+                assert "USING COVERING INDEX" in plan and "case_score" not in plan and "case_severity" not in plan, plan
+
+
+@pytest.mark.django_db
+def test_with_no_range_a_tag_or_text_keeps_its_page_read_in_order():
+    # A tag's or text's cases are tested one by one: sorting every match would read each case (text) or
+    # test every case of an index against the list (tag), so those pages are read in order as before.
+    # Here too the walk comes back short: the tagged cases, which alone hold the text, come last by score.
+    tenants = [make_tenant()]
+    now = timezone.now()
+    cases = add_cases(tenants, DENSE + 50, status="New", severity="Low", first_ticket=10_000, now=now)
+    tag(cases, "vip")
+    Case.objects.update(search_text=Concat(F("search_text"), Value(" beacon-xz")), score=F("score") / 10)
+    add_cases(tenants, 2 * case_sql.WALKED, status="New", severity="Low", first_ticket=20_000,
+              now=now - timedelta(milliseconds=300))
+    Case.objects.filter(ticket_id__gte=20_000).update(score=99.5)
+    for filters in ({"tags": ("vip",)}, {"search": "beacon-xz"}):
+        with CaptureQueriesContext(connection) as captured:
+            page = backend.list_cases(ROOT_SCOPE, CaseQuery(sort="score", limit=10, **filters))
+        assert page.total == DENSE + 50
+        expected = Case.objects.filter(ticket_id__lt=20_000).order_by("-score", "-id")
+        assert [item["ticket_id"] for item in page.items] == list(expected.values_list("ticket_id", flat=True)[:10])
+        assert not any("ORDER BY +" in sql for sql in page_statements(captured))

@@ -163,16 +163,21 @@ class EmbeddedBackend:
         bound_to = cursors.case_query_binding("cases", scope, query)
 
         resume = Where()  # after the previous page's last case
+        resume_at = None
         if query.cursor:
             last_value, last_pk = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (value_type, int))
             if query.sort in _TIME_SORTS:
                 last_value = param_datetime(from_us(last_value))
+            resume_at = (last_value, last_pk)
             case_sql.after(resume, column, last_value, last_pk, descending=descending)
+        filters = page_where
         page_where = Where(page_where.conditions + resume.conditions)
         order = case_sql.order_by(column, descending)
         rows = None
         if case_sql.worth_walking(query, total):
             rows = case_sql.select_cases_walking(page_where, resume, order, limit=query.limit + 1)
+        if rows is None and case_sql.sorts_every_match(query, total):
+            rows = case_sql.select_cases_sorted(filters, column, descending, resume_at, limit=query.limit + 1)
         if rows is None:
             rows = case_sql.select_cases(page_where, order, limit=query.limit + 1)
         next_cursor = None
