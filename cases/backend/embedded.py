@@ -170,14 +170,13 @@ class EmbeddedBackend:
                 last_value = param_datetime(from_us(last_value))
             resume_at = (last_value, last_pk)
             case_sql.after(resume, column, last_value, last_pk, descending=descending)
-        filters = page_where
         page_where = Where(page_where.conditions + resume.conditions)
         order = case_sql.order_by(column, descending)
         rows = None
         if case_sql.worth_walking(query, total):
             rows = case_sql.select_cases_walking(page_where, resume, order, limit=query.limit + 1)
         if rows is None and case_sql.sorts_every_match(query, total):
-            rows = case_sql.select_cases_sorted(filters, column, descending, resume_at, limit=query.limit + 1)
+            rows = case_sql.select_cases_sorted(where, query, resume_at, limit=query.limit + 1)
         if rows is None:
             rows = case_sql.select_cases(page_where, order, limit=query.limit + 1)
         next_cursor = None
