@@ -235,8 +235,8 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
     counted first (from the index alone, 1 ms) and the count decides. Reading in order assumes the
     matches are spread along the page order. A filter that follows it is the exception: Low cases sorted
     by score descending come last. So a page sorted by other than creation is first looked for among the
-    next cases of its order (select_cases_walking), and when they do not hold it the range is sorted, or
-    with no range every match (sorts_every_match).
+    next cases of its order (select_cases_walking); when they do not hold it, every match is sorted
+    (sorts_every_match says when; otherwise the range is).
 
     The text match and the tags name their cases through an index of their own (`c.id IN (SELECT ...)`).
     Each is probed for up to COMMON_MATCHES cases: a rare one is replaced by the list of its cases (counted
