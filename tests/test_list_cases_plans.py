@@ -329,39 +329,43 @@ def test_a_rare_text_or_tag_within_a_range_is_read_by_id_and_sorted(sort):
 @pytest.mark.django_db
 @pytest.mark.parametrize("sort", ["score", "severity"])
 @pytest.mark.parametrize("ranged", [False, True])
-def test_a_page_whose_order_follows_its_filter_sorts_every_match(sort, ranged):
-    """Low cases come last by score or severity descending. The walk through the next WALKED cases of the
-    order comes back short, and rather than read the rest of the order case by case (no range: the
-    Public API's listings) or every case of the range, the matches are sorted, read from an index that
-    holds every filtered and sorted column: by score the triage index, whose status and severity stay
-    visible to the planner. Each page holds the next cases, in order, for any scope."""
+@pytest.mark.parametrize("severity, order", [("Low", "desc"), ("Critical", "asc")])
+def test_a_page_whose_order_follows_its_filter_sorts_every_match(sort, ranged, severity, order):
+    """Low cases come last by score or severity descending, Critical cases ascending. The walk through
+    the next WALKED cases of the order comes back short, and rather than read the rest of the order case
+    by case (no range: the Public API's listings) or every case of the range, the matches are sorted, read
+    from an index that holds every filtered and sorted column: by score the triage index, whose status and
+    severity stay visible to the planner. Each page holds the next cases, in order, for any scope."""
+    other = {"Low": "Critical", "Critical": "Low"}[severity]
     tenants = [make_tenant(), make_tenant()]
     now = timezone.now()
-    add_cases(tenants, DENSE + 50, status="New", severity="Low", first_ticket=10_000, now=now)
-    add_cases(tenants, 2 * case_sql.WALKED, status="New", severity="Critical", first_ticket=20_000,
+    add_cases(tenants, DENSE + 50, status="New", severity=severity, first_ticket=10_000, now=now)
+    add_cases(tenants, 2 * case_sql.WALKED, status="New", severity=other, first_ticket=20_000,
               now=now - timedelta(milliseconds=300))
-    add_cases(tenants, 100, status="Resolved", severity="Low", first_ticket=30_000, now=now - timedelta(milliseconds=600))
-    add_cases(tenants, 100, status="New", severity="Low", first_ticket=40_000, now=now - timedelta(days=3))
+    add_cases(tenants, 100, status="Resolved", severity=severity, first_ticket=30_000,
+              now=now - timedelta(milliseconds=600))
+    add_cases(tenants, 100, status="New", severity=severity, first_ticket=40_000, now=now - timedelta(days=3))
     Case.objects.filter(severity="Low").update(score=F("score") / 10)  # 0-9.9: below every Critical case
     Case.objects.filter(severity="Critical").update(score=F("score") / 10 + 90)
     if sqlite:
         planner_statistics.analyze(connection, ["cases_case"])
     column = {"severity": "severity_rank"}.get(sort, sort)
     range_ = dict(created_from=ms(now - timedelta(days=1)), created_to=ms(now)) if ranged else {}
-    open_low = Case.objects.filter(severity="Low", status__in=OPEN)
+    matching = Case.objects.filter(severity=severity, status__in=OPEN)
     if ranged:
-        open_low = open_low.filter(created_at__gte=now - timedelta(days=1))
+        matching = matching.filter(created_at__gte=now - timedelta(days=1))
+    sign, direction = ("-", "DESC") if order == "desc" else ("", "ASC")
 
-    for scope, expected in [(ROOT_SCOPE, open_low), (scope_for(tenants[1]), open_low.filter(tenant=tenants[1]))]:
+    for scope, expected in [(ROOT_SCOPE, matching), (scope_for(tenants[1]), matching.filter(tenant=tenants[1]))]:
         seen, totals, statements = all_pages(
-            CaseQuery(sort=sort, statuses=OPEN, severities=("Low",), limit=100, **range_), scope)
-        assert seen == list(expected.order_by(f"-{column}", "-id").values_list("ticket_id", flat=True))
+            CaseQuery(sort=sort, order=order, statuses=OPEN, severities=(severity,), limit=100, **range_), scope)
+        assert seen == list(expected.order_by(f"{sign}{column}", f"{sign}id").values_list("ticket_id", flat=True))
         assert set(totals) == {expected.count()}
         if sqlite and scope is ROOT_SCOPE:
             # Each page is found by the walk or, when it comes back short (the first page's does: the
-            # Critical cases come first), by sorting; never by reading on in the order.
+            # other severity comes first), by sorting; never by reading on in the order.
             walked = f"LIMIT {case_sql.WALKED})"
-            sorted_pages = [sql for sql in statements if f"ORDER BY +c.{column} DESC" in sql]
+            sorted_pages = [sql for sql in statements if f"ORDER BY +c.{column} {direction}" in sql]
             assert sorted_pages and sorted_pages[0] == statements[1] and walked in statements[0]
             assert all(walked in sql or sql in sorted_pages for sql in statements)
             for sql in sorted_pages:
