@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(connection.vendor != "sqlite",
 # The index's triggers as migration 0007 made them (0004's with the version token of text_matches).
 migration = importlib.import_module("cases.migrations.0007_case_search_version")
 backend = EmbeddedBackend()
-INDEX = case_sql.SEARCH_INDEX
+INDEX = text_matches.SEARCH_INDEX
 
 
 def index_objects(cursor) -> set[str]:

@@ -16,7 +16,7 @@ from accounts.principal import TenantScope
 
 from .base import CaseQuery
 from .serializers import from_ms
-from .text_matches import SEARCH_INDEX, match_count, rare_ids
+from .text_matches import MATCHES, MATCHES_OF, match_count, rare_ids
 from .sql import (
     CASES,
     TAGS,
@@ -113,10 +113,10 @@ def scope_filter(where: Where, scope: TenantScope, tenant_column: str = "c.tenan
 
 # SQLite's FTS5 trigram index of search_text and name (migration 0004). PostgreSQL's are GIN indexes
 # (migration 0002) that its planner picks for the LIKE conditions by itself.
-_INDEX_MATCH_OF = f"c.id IN (SELECT rowid FROM {SEARCH_INDEX} WHERE "
-_INDEX_MATCH = f"{_INDEX_MATCH_OF}{SEARCH_INDEX} MATCH %s)"
+_INDEX_MATCH_OF = f"c.id IN ({MATCHES_OF}"
+_INDEX_MATCH = f"c.id IN ({MATCHES})"
 # The same within a span of case ids: FTS5 seeks its lists of matches to the span's first id.
-_INDEX_MATCH_IN_SPAN = f"{_INDEX_MATCH_OF}{SEARCH_INDEX} MATCH %s AND rowid BETWEEN %s AND %s)"
+_INDEX_MATCH_IN_SPAN = f"c.id IN ({MATCHES} AND rowid BETWEEN %s AND %s)"
 # A trigram index finds texts of three characters or more; shorter ones are looked for in every row.
 _INDEXED_LENGTH = 3
 # From how many matches a text, a tag or a filter counts as common (see TextPlan and planned_filters).

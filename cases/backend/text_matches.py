@@ -25,7 +25,9 @@ from .sql import fetch
 
 SEARCH_INDEX = "cases_case_search"
 VERSION_TABLE = "cases_case_search_version"
-_MATCHES = f"SELECT rowid FROM {SEARCH_INDEX} WHERE {SEARCH_INDEX} MATCH %s"
+# The ids of the cases matching an FTS5 expression; case_sql writes its conditions from these.
+MATCHES_OF = f"SELECT rowid FROM {SEARCH_INDEX} WHERE "
+MATCHES = f"{MATCHES_OF}{SEARCH_INDEX} MATCH %s"
 _TOKEN = f"SELECT token FROM {VERSION_TABLE}"
 # Texts kept per process, the least recently used dropped first: at most 256 x 8 KB of ids.
 KEPT = 256
@@ -68,7 +70,7 @@ def rare_ids(expression: str, below: int) -> list[int] | None:
     if kept is None or (kept.ids is None and kept.count is not None and kept.count < below):
         # The token and up to `below` matches from one statement: the same state of the index.
         rows = fetch(f"SELECT v.token, m.rowid FROM {VERSION_TABLE} v LEFT JOIN "
-                     f"(SELECT DISTINCT * FROM ({_MATCHES}) LIMIT %s) m", [expression, below])
+                     f"(SELECT DISTINCT * FROM ({MATCHES}) LIMIT %s) m", [expression, below])
         ids = [rowid for _, rowid in rows if rowid is not None]
         rare = len(ids) < below
         kept = _Kept(rows[0][0], array("q", ids) if rare else None, len(ids) if rare else None)
@@ -81,7 +83,7 @@ def match_count(expression: str) -> int:
     kept = _current(expression)
     if kept is not None and kept.count is not None:
         return kept.count
-    token, count = fetch(f"SELECT ({_TOKEN}), (SELECT COUNT(*) FROM ({_MATCHES}))", [expression])[0]
+    token, count = fetch(f"SELECT ({_TOKEN}), (SELECT COUNT(*) FROM ({MATCHES}))", [expression])[0]
     _keep(expression, _Kept(token, None, count))
     return count
 
