@@ -16,7 +16,6 @@ install: $(STAMP)
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py createcachetable
 
 ## Install, migrate, seed demo data on an empty database, print a key and start gunicorn on HOST:PORT.
 run: migrate

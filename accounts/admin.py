@@ -77,8 +77,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.display(description="tenants")
     def tenant_restriction(self, obj: ApiKey) -> str:
-        names = [t.cust_name for t in obj.tenants.all()]
-        return ", ".join(sorted(names)) if names else "all of the owner's"
+        return obj.restriction_label()
 
     @admin.display(description="state")
     def state(self, obj: ApiKey) -> str:
@@ -96,10 +95,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = AdminApiKeyCreateForm(request.POST or None)
+        form = AdminApiKeyCreateForm(request.POST or None, issuer=request.user)
         if request.method == "POST" and form.is_valid():
             try:
-                key, plaintext = api_key_create(user=form.cleaned_data["user"], **form.service_kwargs())
+                key, plaintext = api_key_create(
+                    user=form.cleaned_data["user"], issued_by=request.user, **form.service_kwargs()
+                )
             except ApiKeyError as exc:
                 form.add_error(None, str(exc))
             else:

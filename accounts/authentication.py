@@ -6,9 +6,12 @@ rotation and a deactivated owner take effect at once on every worker. Every refu
 the caller. A verification costs an HMAC and three small queries: the rate-limit check, the key row,
 the tenant sets (plus one UPDATE of last_used_at at most once a minute per key).
 
-Guessing is throttled per client IP through the shared cache: after AUTH_FAILURE_LIMIT failures
-within a window the IP is blocked for AUTH_FAILURE_WINDOW_SECONDS, valid credentials included.
-A request without any credential is refused but not counted: it guesses nothing.
+Failures are limited per client IP through the shared cache: after AUTH_FAILURE_LIMIT refused
+requests within a window (a missing credential counts: each one still costs a refusal and an audit row),
+the IP's further refusals become 429s for AUTH_FAILURE_WINDOW_SECONDS. A valid credential is always
+accepted, blocked address or not: a 190-bit secret cannot be guessed, and behind a proxy that is not
+trusted (TRUSTED_PROXY_HOPS) every client shares one address, so blocking it would lock out every user
+for one client's failures.
 """
 
 from __future__ import annotations
@@ -117,20 +120,20 @@ def _record_failure(client_ip: str | None, now: float) -> None:
 def authenticate_bearer(authorization: str | None, *, client_ip: str | None) -> Principal:
     """The principal behind an Authorization header value, or AuthenticationFailed.
 
-    The principal's tenants are the owner's (all of them for root, none without a TenantAccess row)
-    intersected with the key's restriction; its scope is the key's.
+    The principal's tenants are the owner's (all of them for root, none without a TenantAccess row),
+    intersected with the key's listed tenants when the key is restricted; its scope is the key's.
     """
     credential = _bearer_credential(authorization)
-    if credential is None:
-        raise AuthenticationFailed()
-    presented_id = _presented_public_id(credential)
+    if credential is not None:
+        try:
+            return _resolve(credential)
+        except _Refused:
+            pass
+    presented_id = _presented_public_id(credential) if credential is not None else None
     now = time.time()
     retry_after = _blocked_for(client_ip, now)
     if retry_after:
         raise AuthenticationFailed(key_public_id=presented_id, rate_limited=True, retry_after=retry_after)
-    try:
-        return _resolve(credential)
-    except _Refused:
-        _record_failure(client_ip, now)
-        raise AuthenticationFailed(key_public_id=presented_id) from None
+    _record_failure(client_ip, now)
+    raise AuthenticationFailed(key_public_id=presented_id)
 

@@ -12,7 +12,7 @@ class AuthenticationFailed(Exception):
 
     `key_public_id` is the presented key's public id when the credential parses (for the audit row;
     it does not mean the key exists). `rate_limited` is true when the client IP is over its failure
-    budget, in which case even a valid credential is refused for `retry_after` more seconds.
+    budget: its refusals are then 429s for `retry_after` more seconds (a valid credential still passes).
     """
 
     GENERIC_MESSAGE = "Invalid or expired credentials."

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from accounts.models import ApiKey, ApiKeyScope
 from accounts.selectors import tenants_available_to
-from accounts.services import MAX_EXPIRES_IN_DAYS
+from accounts.services import MAX_EXPIRES_IN_DAYS, MAX_GRACE_MINUTES
 from cases.models import Tenant
 
 
@@ -49,13 +49,17 @@ class ApiKeyCreateForm(forms.Form):
 
 
 class AdminApiKeyCreateForm(ApiKeyCreateForm):
-    """A new key for any active user; the service checks the tenants against that user's access."""
+    """A new key for an active user: any user for a superuser, else the issuer alone (whoever issues a key
+    sees its plaintext). The service checks the tenants against the owner's access and the issuer's."""
 
     user = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True), label="Owner")
     field_order = ["name", "user", "scope", "tenants", "expires_in_days"]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, issuer: AbstractBaseUser, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if not issuer.is_superuser:
+            self.fields["user"].queryset = self.fields["user"].queryset.filter(pk=issuer.pk)
+            self.fields["user"].help_text = "Only a superuser may issue a key for another user."
         self.fields["tenants"].queryset = Tenant.objects.all()
         self.fields["tenants"].widget = forms.SelectMultiple(attrs={"size": 8})
         self.fields["tenants"].help_text += " Each must be within the owner's tenant access."
@@ -72,7 +76,9 @@ class RevokeForm(forms.Form):
 class RotateForm(forms.Form):
     grace_minutes = forms.IntegerField(
         min_value=0,
+        max_value=MAX_GRACE_MINUTES,
         initial=0,
         label="Grace period (minutes)",
-        help_text="How long the old key keeps working while clients are updated; 0 stops it at once.",
+        help_text=f"How long the old key keeps working while clients are updated, at most {MAX_GRACE_MINUTES} "
+        "(7 days); 0 stops it at once.",
     )

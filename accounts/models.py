@@ -53,8 +53,14 @@ class ApiKey(models.Model):
     name = models.CharField(max_length=100)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")
     scope = models.CharField(max_length=10, choices=ApiKeyScope.choices, default=ApiKeyScope.READ_WRITE)
+    # Explicit, so that a key whose listed tenants were all deleted is restricted to nothing rather than
+    # widened to every tenant of its owner.
+    restricted = models.BooleanField(
+        "limited to listed tenants", default=False, editable=False,
+        help_text="The key reaches only the listed tenants (those its owner may access); none left: nothing.",
+    )
     tenants = models.ManyToManyField(
-        Tenant, blank=True, related_name="+", help_text="Restrict the key to these tenants (empty: all of the owner's)."
+        Tenant, blank=True, related_name="+", help_text="The tenants a restricted key is limited to."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -77,6 +83,13 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.public_id})"
+
+    def restriction_label(self) -> str:
+        """What the key may reach, in words (uses prefetched tenants when there are)."""
+        if not self.restricted:
+            return "all of the owner's"
+        names = sorted(t.cust_name for t in self.tenants.all())
+        return ", ".join(names) if names else "none (its tenants were deleted)"
 
     def state_at(self, now: datetime) -> ApiKeyState:
         """Revoked beats rotated beats expired; a key in its rotation grace period is still usable."""

@@ -21,6 +21,13 @@ class TenantScope:
     def allows(self, cust_id: str) -> bool:
         return self.all_tenants or cust_id in self.cust_ids
 
+    def within(self, other: "TenantScope") -> bool:
+        """Whether every tenant this scope reaches, `other` reaches too (now and as tenants are added)."""
+        return other.all_tenants or (not self.all_tenants and self.cust_ids <= other.cust_ids)
+
+    def limited_to(self, cust_ids: frozenset[str]) -> "TenantScope":
+        return TenantScope(all_tenants=False, cust_ids=cust_ids if self.all_tenants else self.cust_ids & cust_ids)
+
 
 @dataclass(frozen=True)
 class Principal:

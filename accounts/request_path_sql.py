@@ -105,12 +105,13 @@ def _m2m_cust_ids_sql(model: type[Model], marker: int) -> str:
     )
 
 
-def tenant_cust_ids(*, api_key_id: int, access_id: int | None) -> list[tuple[str, int]]:
-    """(cust_id, 1) for each tenant the key is restricted to, plus (cust_id, 0) for each tenant of
-    the TenantAccess row `access_id` when given."""
-    sql, params = _m2m_cust_ids_sql(ApiKey, 1), [api_key_id]
-    if access_id is not None:
-        sql, params = f"{sql} UNION ALL {_m2m_cust_ids_sql(TenantAccess, 0)}", [api_key_id, access_id]
+def tenant_cust_ids(*, api_key_id: int | None, access_id: int | None) -> list[tuple[str, int]]:
+    """(cust_id, 1) for each tenant the key `api_key_id` is restricted to, and (cust_id, 0) for each tenant
+    of the TenantAccess row `access_id`; either id may be None (nothing of that kind)."""
+    parts = [(sql, pk) for sql, pk in ((_m2m_cust_ids_sql(ApiKey, 1), api_key_id), (_m2m_cust_ids_sql(TenantAccess, 0), access_id))
+             if pk is not None]
+    if not parts:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(" UNION ALL ".join(sql for sql, _ in parts), [pk for _, pk in parts])
         return cursor.fetchall()

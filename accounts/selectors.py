@@ -35,19 +35,26 @@ def tenant_scope_for_user(user: AbstractBaseUser) -> TenantScope:
 
 
 def tenant_scope_for_key(api_key: ApiKey) -> TenantScope:
-    """The owner's tenants intersected with the key's restriction (an empty restriction restricts nothing).
+    """The owner's tenants, intersected with the key's listed tenants when the key is restricted.
 
-    One query for both tenant sets: this runs on every authenticated request.
+    A restricted key whose tenants were all deleted reaches nothing: a deletion never widens a key.
+    One query for both tenant sets, none for an unrestricted key of a root user: this runs on every
+    authenticated request.
     """
     access = _tenant_access(api_key.user)
     if access is None:
         return NO_TENANTS
-    rows = request_path_sql.tenant_cust_ids(api_key_id=api_key.pk, access_id=None if access.all_tenants else access.pk)
+    if access.all_tenants and not api_key.restricted:
+        return ALL_TENANTS
+    rows = request_path_sql.tenant_cust_ids(
+        api_key_id=api_key.pk if api_key.restricted else None,
+        access_id=None if access.all_tenants else access.pk,
+    )
     restriction = frozenset(cust_id for cust_id, from_key in rows if from_key)
-    owner = frozenset(cust_id for cust_id, from_key in rows if not from_key)
     if access.all_tenants:
-        return TenantScope(all_tenants=False, cust_ids=restriction) if restriction else ALL_TENANTS
-    return TenantScope(all_tenants=False, cust_ids=owner & restriction if restriction else owner)
+        return TenantScope(all_tenants=False, cust_ids=restriction)
+    owner = frozenset(cust_id for cust_id, from_key in rows if not from_key)
+    return TenantScope(all_tenants=False, cust_ids=owner & restriction if api_key.restricted else owner)
 
 
 def tenants_available_to(user: AbstractBaseUser) -> QuerySet[Tenant]:
@@ -77,7 +84,6 @@ def api_key_for_verification(public_id: str) -> ApiKey | None:
 
 def api_key_get(*, public_id: str) -> ApiKey | None:
     return ApiKey.objects.select_related("user").filter(public_id=public_id).first()
-
 
 
 def api_key_state_filter(state: ApiKeyState, now: datetime) -> Q:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.exceptions import ApiKeyError
 from accounts.keys import generate_key, key_digest
 from accounts.models import ApiKey, ApiKeyScope, ApiKeyState
-from accounts.selectors import tenants_available_to
+from accounts.selectors import tenant_scope_for_user, tenants_available_to
 from cases.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,25 @@ logger = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 NAME_MAX_LENGTH = ApiKey._meta.get_field("name").max_length
 MAX_EXPIRES_IN_DAYS = 3650
+# A rotated key's old secret stays valid this long at most: long enough to update every client.
+MAX_GRACE_MINUTES = 7 * 24 * 60
+
+
+def _check_issuer(issuer: AbstractBaseUser | None, owner: AbstractBaseUser, restriction: Iterable[Tenant] | None) -> None:
+    """Whoever issues a key sees its plaintext: only its owner, or a superuser who could reach every
+    tenant the key reaches, may issue one. None is an operator at the command line (a shell on the server)."""
+    if issuer is None or issuer.pk == owner.pk:
+        return
+    if not issuer.is_superuser:
+        raise ApiKeyError("Only a superuser may issue or rotate a key for another user; create your own on Profile | API Keys.")
+    reach = tenant_scope_for_user(owner)
+    if restriction is not None:
+        reach = reach.limited_to(frozenset(t.cust_id for t in restriction))
+    if not reach.within(tenant_scope_for_user(issuer)):
+        raise ApiKeyError(
+            f"The key would reach tenants outside your own tenant access: restrict it to tenants you may access, "
+            f"or let {owner.get_username()} create it."
+        )
 
 
 def _validated_tenants(user: AbstractBaseUser, tenant_ids: Iterable[str]) -> list[Tenant]:
@@ -49,6 +68,7 @@ def _insert_key(
     user: AbstractBaseUser,
     name: str,
     scope: str,
+    restricted: bool,
     tenants: Iterable[Tenant],
     expires_at: datetime | None,
     rotated_from: ApiKey | None,
@@ -64,6 +84,7 @@ def _insert_key(
                     name=name,
                     user=user,
                     scope=scope,
+                    restricted=restricted,
                     expires_at=expires_at,
                     rotated_from=rotated_from,
                 )
@@ -84,11 +105,13 @@ def api_key_create(
     scope: str = ApiKeyScope.READ_WRITE,
     tenant_ids: Iterable[str] | None = None,
     expires_in_days: int | None = None,
-    rotated_from: ApiKey | None = None,
+    issued_by: AbstractBaseUser | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key for `user`; returns the row and the plaintext, which is not stored anywhere.
 
     `tenant_ids` are cust_ids restricting the key; each must be within the user's own tenant access.
+    A key given tenants stays restricted to them for good: should they all be deleted, it reaches nothing.
+    `issued_by` is the person who will see the plaintext (None: an operator's command); see _check_issuer.
     """
     name = (name or "").strip()
     if not name:
@@ -105,8 +128,10 @@ def api_key_create(
             raise ApiKeyError(f"Expiry must be between 1 and {MAX_EXPIRES_IN_DAYS} days.")
         expires_at = timezone.now() + timedelta(days=expires_in_days)
     tenants = _validated_tenants(user, tenant_ids or ())
+    _check_issuer(issued_by, user, tenants or None)
     key, plaintext = _insert_key(
-        user=user, name=name, scope=scope, tenants=tenants, expires_at=expires_at, rotated_from=rotated_from
+        user=user, name=name, scope=scope, restricted=bool(tenants), tenants=tenants, expires_at=expires_at,
+        rotated_from=None,
     )
     logger.info("API key %s created for %s (scope %s)", key.public_id, user.get_username(), scope)
     return key, plaintext
@@ -136,20 +161,24 @@ def api_key_revoke(*, key: ApiKey, by: AbstractBaseUser | None = None, reason: s
 @transaction.atomic
 def api_key_rotate(*, key: ApiKey, grace_minutes: int = 0, by: AbstractBaseUser | None = None) -> tuple[ApiKey, str]:
     """Issue a successor with the same owner, name, scope, tenants and lifetime; the old key works
-    `grace_minutes` longer (0: stops at once)."""
-    if grace_minutes < 0:
-        raise ApiKeyError("The grace period cannot be negative.")
+    `grace_minutes` longer (0: stops at once; at most MAX_GRACE_MINUTES). `by` sees the new plaintext,
+    so the rules of api_key_create's `issued_by` apply to it."""
+    if not 0 <= grace_minutes <= MAX_GRACE_MINUTES:
+        raise ApiKeyError(f"The grace period must be from 0 to {MAX_GRACE_MINUTES} minutes (7 days).")
     key = _locked(key)
     now = timezone.now()
     state = key.state_at(now)
     if state != ApiKeyState.ACTIVE:
         raise ApiKeyError(f"Key {key.public_id} is {state.value}; only an active key can be rotated.")
+    tenants = list(key.tenants.all())
+    _check_issuer(by, key.user, tenants if key.restricted else None)
     expires_at = now + (key.expires_at - key.created_at) if key.expires_at is not None else None
     new_key, plaintext = _insert_key(
         user=key.user,
         name=key.name,
         scope=key.scope,
-        tenants=list(key.tenants.all()),
+        restricted=key.restricted,
+        tenants=tenants,
         expires_at=expires_at,
         rotated_from=key,
     )

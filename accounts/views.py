@@ -32,7 +32,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     new_keys = []
     if request.method == "POST" and form.is_valid():
         try:
-            key, plaintext = api_key_create(user=request.user, **form.service_kwargs())
+            key, plaintext = api_key_create(user=request.user, issued_by=request.user, **form.service_kwargs())
         except ApiKeyError as exc:
             form.add_error(None, str(exc))
         else:

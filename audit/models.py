@@ -66,9 +66,9 @@ class PublicApiAccess(models.Model):
         ordering = ["-timestamp", "-id"]
         indexes = [
             models.Index(fields=["username", "timestamp"], name="paa_username_time"),
-            # Also the per-key rate limit's counter (mcp_gateway/ratelimit.py): with outcome and tool in
-            # the index, that check reads index entries only, never the rows.
-            models.Index(fields=["key_public_id", "timestamp", "outcome", "tool"], name="paa_key_time_outcome_tool"),
+            # Also the per-key budgets' counter (audit/budgets.py): with outcome and endpoint in the index,
+            # that check reads index entries only, never the rows.
+            models.Index(fields=["key_public_id", "timestamp", "outcome", "endpoint"], name="paa_key_time_outcome_endpoint"),
             models.Index(fields=["outcome", "timestamp"], name="paa_outcome_time"),
             models.Index(fields=["tool", "timestamp"], name="paa_tool_time"),
             # None on source or activity_type: with two values and one, the timestamp index serves

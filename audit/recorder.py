@@ -1,9 +1,13 @@
-"""The one way rows get into the Activity Log: `record_access(AccessRecord(...))`.
+"""The one way rows get into the Activity Log: `record_access(AccessRecord(...), required=...)`.
 
-Callers (the MCP endpoint, later the REST API) build an `AccessRecord` from what they already hold and
-call `record_access` once per tool call or refused authentication, after the answer is decided. The
-recorder redacts and bounds what the client sent, writes one row with a single INSERT, and never
-raises: an audit failure is logged at ERROR and the client's answer stays what it was.
+Callers (the MCP endpoint and the Public API) build an `AccessRecord` from what they already hold and
+call `record_access` once per call or refused authentication, after the answer is decided and before it
+is sent. The recorder redacts and bounds what the client sent and writes one row with a single INSERT.
+
+A failure is logged at ERROR. For a call whose row is `required` (every change, and every read unless
+the operator set AUDIT_READS_FAIL_OPEN) it then raises AuditUnavailable: the caller rolls the change back
+and answers a retryable error instead of the result, so nothing happens off the record. A refusal's
+row is never required: the refusal stands either way.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
 
@@ -26,6 +31,24 @@ logger = logging.getLogger("audit")
 
 MAX_ERROR = 2000
 MAX_CHANGES_BYTES = 4096
+UNAVAILABLE_MESSAGE = (
+    "The call was not carried out: its Activity Log record could not be written (audit database busy or "
+    "unavailable), so nothing was changed. Retry in a few seconds."
+)
+
+
+class AuditUnavailable(Exception):
+    """A required row could not be written: the call must not take effect or be answered."""
+
+    def __init__(self) -> None:
+        super().__init__(UNAVAILABLE_MESSAGE)
+        self.message = UNAVAILABLE_MESSAGE
+
+
+def row_required(*, write: bool) -> bool:
+    """Whether a call's row must be written for the call to stand: always for a change; for a read
+    unless the operator chose to keep answering reads while the log cannot be written."""
+    return write or not settings.AUDIT_READS_FAIL_OPEN
 
 
 @dataclass(kw_only=True)
@@ -149,8 +172,16 @@ def _insert(values: dict[str, Any], using: str) -> None:
         cursor.execute(sql, params)
 
 
-def record_access(rec: AccessRecord) -> None:
-    """Write one PublicApiAccess row for `rec`. Never raises; failures are logged at ERROR."""
+def record_access(rec: AccessRecord, *, required: bool = False) -> None:
+    """Write one PublicApiAccess row for `rec`. A failure is logged at ERROR and, when `required`, raised
+    as AuditUnavailable.
+
+    A change and its row commit together: inside the caller's transaction the INSERT runs in a savepoint
+    of it when the log shares the database (PostgreSQL by default), and otherwise commits on its own
+    before the caller's transaction does, so a failed INSERT rolls the change back. What remains is a
+    failure of that final COMMIT after the row was written: a row then records a change that did not
+    happen, never the reverse.
+    """
     try:
         values = _row_values(rec)
         using = router.db_for_write(PublicApiAccess)
@@ -171,3 +202,5 @@ def record_access(rec: AccessRecord) -> None:
                 "audit_key_id": str(getattr(getattr(rec, "api_key", None), "public_id", "") or "")[:16],
             },
         )
+        if required:
+            raise AuditUnavailable() from None

@@ -244,10 +244,10 @@ def breakdown(plan: dict[str, dict], key: str, repeat: int) -> dict[str, dict[st
 
     from accounts.authentication import authenticate_bearer
     from audit.recorder import AccessRecord, record_access
-    from mcp_gateway import features
+    from features import switches as features
     from mcp_gateway.dispatch import serialize_tool_result
     from mcp_gateway.envelope import parse_envelope
-    from mcp_gateway.ratelimit import retry_after_seconds
+    from audit.budgets import retry_after_seconds
     from mcp_gateway.registry import ToolContext, registry, to_json_text
     from mcp_gateway import jsonwire, sanitize
     from mcp_gateway.sanitize import neutralise
@@ -321,9 +321,9 @@ def breakdown(plan: dict[str, dict], key: str, repeat: int) -> dict[str, dict[st
         # The audit rows just written are this key's calls of the last minute: a busy key.
         busy = principal.api_key.public_id
         rows["rate-limit check (idle key)"] = median_ms(
-            lambda: retry_after_seconds("idlekey0000", tool_name, read_only_tool=True), repeat)
+            lambda: retry_after_seconds("idlekey0000", write=False), repeat)
         rows["rate-limit check (busy key)"] = median_ms(
-            lambda: retry_after_seconds(busy, tool_name, read_only_tool=True), min(repeat, 100))
+            lambda: retry_after_seconds(busy, write=False), min(repeat, 100))
         out[tool_name] = rows
     return out
 
@@ -377,11 +377,11 @@ PROFILE_SPOTS = [
     ("    authenticate_bearer", "accounts/authentication.py", "authenticate_bearer"),
     ("      auth-failure block check (cache)", "accounts/authentication.py", "_blocked_for"),
     ("      key lookup + digest + tenants", "accounts/authentication.py", "_resolve"),
-    ("    features.current", "mcp_gateway/features.py", "current"),
+    ("    features.current", "features/switches.py", "current"),
     ("    parse_envelope", "mcp_gateway/envelope.py", "parse_envelope"),
     ("    dispatch_legacy", "mcp_gateway/dispatch.py", "dispatch_legacy"),
     ("      mcp-types request validation", "mcp_gateway/dispatch.py", "_validate_params"),
-    ("      rate-limit check", "mcp_gateway/ratelimit.py", "retry_after_seconds"),
+    ("      rate-limit check", "audit/budgets.py", "retry_after_seconds"),
     ("      argument parsing", "mcp_gateway/registry.py", "parse_arguments"),
     ("      listCases handler", "mcp_gateway/tools/cases.py", "list_cases"),
     ("      getCaseDetail handler", "mcp_gateway/tools/cases.py", "get_case_detail"),

@@ -13,6 +13,11 @@ from .dispatch import CallReport
 from .envelope import peek_tool_call
 from .registry import registry
 
+# An unauthenticated request's body is looked into for the tool it names only up to this size: a
+# tools/call is a few hundred bytes, and a flood of 1 MiB bodies without a credential must not cost a
+# parse each.
+REFUSAL_PEEK_BYTES = 16 * 1024
+
 
 def _common(request: HttpRequest, *, rid: str, ip: str | None, started: float, http_status: int) -> dict:
     return {
@@ -28,8 +33,9 @@ def _common(request: HttpRequest, *, rid: str, ip: str | None, started: float, h
 
 def record_call(
     request: HttpRequest, call: CallReport, *, principal: Principal, http_status: int, protocol_version: str,
-    rid: str, ip: str | None, started: float,
+    required: bool, rid: str, ip: str | None, started: float,
 ) -> None:
+    """The row of one tool call; AuditUnavailable when it is `required` and cannot be written."""
     ctx = call.context
     common = _common(request, rid=rid, ip=ip, started=started, http_status=http_status)
     common["protocol_version"] = protocol_version
@@ -48,7 +54,8 @@ def record_call(
             alert_ids=sorted(ctx.alert_ids) if ctx else [],
             changes=ctx.changes if ctx else None,
             **common,
-        )
+        ),
+        required=required,
     )
 
 
@@ -57,10 +64,14 @@ def record_refusal(
     rid: str, ip: str | None, started: float, key_public_id: str = "",
 ) -> None:
     """One row for a request refused before it reached a tool (bad credentials, feature switched off)."""
-    peeked = peek_tool_call(body)
+    if principal is None and len(body) > REFUSAL_PEEK_BYTES:
+        peeked = None
+        tool, arguments = "", {"body_bytes": len(body)}
+    else:
+        peeked = peek_tool_call(body)
+        tool, arguments = peeked if peeked is not None else ("", {})
     if principal is not None and peeked is None:
         return  # an authenticated non-tool request (initialize, tools/list): not a Public API access
-    tool, arguments = peeked if peeked is not None else ("", {})
     declared = registry.get(tool)
     record_access(
         AccessRecord(

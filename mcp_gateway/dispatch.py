@@ -15,10 +15,10 @@ from mcp_types import methods as wire
 from pydantic import ValidationError
 
 from accounts.principal import Principal
+from audit.budgets import retry_after_seconds
 from cases.backend import BackendError, Conflict
 
 from . import protocol as p
-from .ratelimit import retry_after_seconds
 from .registry import ToolContext, ToolError, registry, to_json_text
 from .sanitize import json_text_needs_neutralising, neutralise
 
@@ -126,7 +126,7 @@ def call_tool(
                 outcome="denied",
             )
         key_id = getattr(principal.api_key, "public_id", "")
-        wait = retry_after_seconds(key_id, tool.name, read_only_tool=tool.read_only)
+        wait = retry_after_seconds(key_id, write=not tool.read_only) if key_id else None
         if wait is not None:
             budget = "updates" if not tool.read_only else "tool calls"
             raise ToolError(

@@ -21,9 +21,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.authentication import AuthenticationFailed, authenticate_bearer
 from accounts.principal import Principal
-from stellar_mcp_site.request_meta import client_ip, request_id
+from audit.recorder import AuditUnavailable, row_required
+from features import switches as features
+from stellar_mcp_site.request_meta import client_ip, declared_body_length, request_id
 
-from . import features
 from . import protocol as p
 from .audit_bridge import record_call, record_refusal
 from .dispatch import Dispatched, dispatch_legacy, dispatch_modern
@@ -88,11 +89,7 @@ def accepts_json(accept: str | None) -> bool:
 def read_body(request: HttpRequest) -> bytes | None:
     """The body, or None when it is over the limit (checked on Content-Length before reading)."""
     limit = settings.MCP_MAX_BODY_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
+    if declared_body_length(request) > limit:
         return None
     body = request.read(limit + 1)
     return None if len(body) > limit else body
@@ -154,25 +151,38 @@ def _handle(request: HttpRequest) -> HttpResponse:
     if envelope.is_notification_or_response:
         return HttpResponse(status=202)
 
-    # A write and its audit row commit together: a worker killed between the two must not leave a
-    # change nobody can account for. Reads run outside any transaction (no lock on SQLite). With the
-    # upstream backend the change is made on the remote platform, which no local transaction covers:
-    # holding the database's write lock across that HTTP call would only stall every other writer.
-    local_write = _is_write_call(envelope) and settings.STELLAR_BACKEND != "upstream"
-    with transaction.atomic() if local_write else nullcontext():
-        return _dispatch(request, envelope, principal, switches, rid=rid, ip=ip, started=started)
+    # A write and its audit row commit together (audit.recorder.record_access): a change whose row
+    # cannot be written is rolled back, and a worker killed between the two leaves neither. Reads run
+    # outside any transaction (no lock on SQLite). With the upstream backend the change is made on the
+    # remote platform, which no local transaction covers: holding the database's write lock across
+    # that HTTP call would only stall every other writer.
+    write = _is_write_call(envelope)
+    upstream = settings.STELLAR_BACKEND == "upstream"
+    try:
+        with transaction.atomic() if write and not upstream else nullcontext():
+            return _dispatch(request, envelope, principal, switches, write=write, rid=rid, ip=ip, started=started)
+    except AuditUnavailable as exc:
+        message = UPSTREAM_CHANGE_NOT_RECORDED if write and upstream else exc.message
+        return error_response(p.INTERNAL_ERROR, message, 503, rpc_id=envelope.id, headers={"Retry-After": "2"})
+
+
+UPSTREAM_CHANGE_NOT_RECORDED = (
+    "The change was sent to the Stellar Cyber platform, but this server could not record it in its Activity "
+    "Log (audit database busy or unavailable). Check the case with getCaseDetail before retrying."
+)
 
 
 def _is_write_call(envelope: Envelope) -> bool:
     if envelope.method != "tools/call" or not isinstance(envelope.params, dict):
         return False
-    tool = registry.get(envelope.params.get("name"))  # type: ignore[arg-type]
+    name = envelope.params.get("name")
+    tool = registry.get(name) if isinstance(name, str) else None
     return tool is not None and not tool.read_only
 
 
 def _dispatch(
     request: HttpRequest, envelope: Envelope, principal: Principal, switches: features.Switches,
-    *, rid: str, ip: str | None, started: float,
+    *, write: bool, rid: str, ip: str | None, started: float,
 ) -> HttpResponse:
     version_header = (request.headers.get("MCP-Protocol-Version") or "").strip() or None
     try:
@@ -192,12 +202,12 @@ def _dispatch(
             status = p.MODERN_ERROR_STATUS.get(exc.code, 200)
         return error_response(exc.code, exc.message, status, rpc_id=envelope.id, data=exc.data)
 
-    return _answer(request, done, envelope, principal, version, modern, rid=rid, ip=ip, started=started)
+    return _answer(request, done, envelope, principal, version, modern, write=write, rid=rid, ip=ip, started=started)
 
 
 def _answer(
     request: HttpRequest, done: Dispatched, envelope: Envelope, principal: Principal, version: str, modern: bool,
-    *, rid: str, ip: str | None, started: float,
+    *, write: bool, rid: str, ip: str | None, started: float,
 ) -> HttpResponse:
     if done.error is not None:
         status = p.MODERN_ERROR_STATUS.get(done.error.code, 200) if modern else 200
@@ -206,7 +216,7 @@ def _answer(
         response = json_response({"jsonrpc": "2.0", "id": envelope.id, "result": done.result})
     if done.call is not None:
         record_call(request, done.call, principal=principal, http_status=response.status_code,
-                    protocol_version=version, rid=rid, ip=ip, started=started)
+                    protocol_version=version, required=row_required(write=write), rid=rid, ip=ip, started=started)
     return response
 
 

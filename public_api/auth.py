@@ -9,8 +9,9 @@ Accepted on every endpoint:
   be the key owner's.
 
 POST /connect/api/v1/access_token takes an API key only (Bearer or Basic), never an access token: the
-key is the refresh credential. Every refusal reads the same, and failures count against the per-IP
-limit of accounts.authentication (429 with Retry-After once it is reached).
+key is the refresh credential. Every refusal reads the same, and failures (a missing credential
+included) count against the per-IP limit of accounts.authentication (429 with Retry-After once it is
+reached; a valid credential is never refused by it).
 """
 
 from __future__ import annotations
@@ -65,20 +66,20 @@ def _basic_key(value: str) -> tuple[str, str] | None:
 
 
 def principal_for(authorization: str | None, *, ip: str | None, key_only: bool) -> Principal:
-    """The principal behind an Authorization header, or Unauthenticated / TooManyFailures."""
+    """The principal behind an Authorization header, or Unauthenticated / TooManyFailures.
+
+    A missing or malformed header is refused by accounts.authentication like a wrong credential, so it
+    counts against the address's failures the same way."""
     help_text = TOKEN_HELP if key_only else AUTH_HELP
     scheme, _, credential = (authorization or "").strip().partition(" ")
     basic_name = None
     if scheme.lower() == "basic":
-        parsed = _basic_key(credential)
-        if parsed is None:
-            raise Unauthenticated(help_text)
-        basic_name, credential = parsed
+        basic_name, credential = _basic_key(credential) or (None, "")
     elif scheme.lower() != "bearer":
-        raise Unauthenticated(help_text)
+        credential = ""
     credential = credential.strip()
     try:
-        principal = authenticate_bearer(f"Bearer {credential}", client_ip=ip)
+        principal = authenticate_bearer(f"Bearer {credential}" if credential else None, client_ip=ip)
     except KeyRefused as exc:
         if exc.rate_limited:
             raise TooManyFailures(exc.retry_after, exc.key_public_id or "") from None

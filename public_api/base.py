@@ -1,20 +1,26 @@
-"""The base view of the Public API: authentication, error bodies and status codes, fault injection, audit.
+"""The base view of the Public API: body size, authentication, per-key budgets, error bodies and status
+codes, fault injection, audit. The same rules as /mcp/: one body size limit (MCP_MAX_BODY_BYTES), the
+same keys and tokens, the same per-key budgets counted over both doors, the same Activity Log.
 
 Errors have the body ``{"error": "<code>", "message": "<one sentence>"}`` and these statuses:
-401 bad or missing credential, 403 read-only key on a write or ``"Tenant mismatch"`` (a tenant filter
-outside the key's tenants), 404 unknown object (other tenants' objects included, worded alike), 405,
-409 conflict, 422 invalid parameter value, 429 with Retry-After, 503 with Retry-After when the database
-is unavailable. Every call leaves one "Public API access" row with source REST, whatever its outcome.
+400 a body that is not JSON, 401 bad or missing credential, 403 read-only key on a write or
+``"Tenant mismatch"`` (a tenant filter outside the key's tenants), 404 unknown object (other tenants'
+objects included, worded alike), 405, 409 conflict, 413 body too large, 422 invalid parameter value,
+429 with Retry-After (failed authentications, or the key's budget spent), 503 with Retry-After when the
+database or the Activity Log is unavailable. Every call leaves one "Public API access" row with source
+REST, whatever its outcome; a call whose row cannot be written is not carried out (audit.recorder).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from typing import Any
 
-from django.db import DatabaseError
-from django.http import Http404
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -23,10 +29,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principal import Principal
+from audit.budgets import retry_after_seconds
 from audit.models import Outcome, Source
-from audit.recorder import AccessRecord, record_access
+from audit.recorder import AccessRecord, AuditUnavailable, record_access, row_required
 from cases.backend import BackendError, Conflict, InvalidArgument, NotFound
-from stellar_mcp_site.request_meta import client_ip, request_id
+from stellar_mcp_site.request_meta import client_ip, declared_body_length, request_id
 
 from . import faults
 from .auth import ApiKeyAuthentication, TooManyFailures, Unauthenticated
@@ -47,9 +54,20 @@ class ReadOnlyKey(Exception):
 class ApiError(Exception):
     """A refusal with its own status and code (e.g. a 400 Elasticsearch-style error)."""
 
-    def __init__(self, status: int, code: str, message: str, body: Any = None) -> None:
+    def __init__(self, status: int, code: str, message: str, body: Any = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.body = status, code, message, body
+        self.headers = headers or {}
+
+
+class JsonBodyParser(JSONParser):
+    """DRF's JSON parser, with a body nested too deep for the decoder refused like any unparsable body."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None
 
 
 _OUTCOMES = {401: Outcome.UNAUTHENTICATED, 403: Outcome.DENIED, 409: Outcome.CONFLICT, 429: Outcome.RATE_LIMITED}
@@ -68,9 +86,23 @@ class PublicApiView(APIView):
     permission_classes: list = []
     throttle_classes: list = []
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [JsonBodyParser]
     # The path this view serves, as the audit log names it after the method ("GET /connect/api/v1/cases").
     route = ""
+    # Methods that change data: run in a transaction with their audit row, under the stricter budget.
+    write_methods: frozenset[str] = frozenset()
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # A change and its audit row commit together: DRF's dispatch writes the row (finalize_response)
+        # inside this transaction, and a row that cannot be written rolls the change back.
+        write = request.method in self.write_methods
+        try:
+            with transaction.atomic() if write else nullcontext():
+                return super().dispatch(request, *args, **kwargs)
+        except AuditUnavailable as exc:
+            response = JsonResponse({"error": "unavailable", "message": exc.message}, status=503)
+            response["Retry-After"] = "2"
+            return response
 
     # --- request life cycle ----------------------------------------------------------------------
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -81,9 +113,20 @@ class PublicApiView(APIView):
         self.audit_changes: list[dict[str, Any]] | None = None
         self.audit_arguments: dict[str, Any] = {}
         self.error_message = ""
+        limit = settings.MCP_MAX_BODY_BYTES
+        if declared_body_length(request._request) > limit:
+            raise ApiError(413, "payload_too_large", f"Request body too large: the limit is {limit} bytes.")
         super().initial(request, *args, **kwargs)
         if request.auth is None:  # no authenticator accepted or refused: nothing was sent
             raise Unauthenticated("Authentication credentials were not provided.")
+        key_id = getattr(self.principal.api_key, "public_id", "")
+        wait = retry_after_seconds(key_id, write=request.method in self.write_methods) if key_id else None
+        if wait is not None:
+            raise ApiError(
+                429, "rate_limited",
+                f"Rate limit reached: this API key has used its calls for the last minute. Retry in {wait} seconds.",
+                headers={"Retry-After": str(wait)},
+            )
         faults.apply()
 
     @property
@@ -122,7 +165,7 @@ class PublicApiView(APIView):
             message = "This API key is read-only: updating a case needs a read-write key."
             return 403, "forbidden", message, {}, None
         if isinstance(exc, ApiError):
-            return exc.status, exc.code, exc.message, {}, exc.body
+            return exc.status, exc.code, exc.message, exc.headers, exc.body
         if isinstance(exc, (NotFound, Http404, exceptions.NotFound)):
             message = exc.message if isinstance(exc, NotFound) else "Not found."
             return 404, "not_found", message, {}, None
@@ -154,6 +197,9 @@ class PublicApiView(APIView):
         principal = principal if isinstance(principal, Principal) else None
         started = getattr(self, "_started", None) or time.perf_counter()
         arguments = {**{k: v for k, v in request.query_params.items()}, **getattr(self, "audit_arguments", {})}
+        # A refusal stands whether or not its row is written; a call that reached the data does not.
+        required = principal is not None and status not in (401, 429) and row_required(
+            write=request.method in self.write_methods)
         record_access(
             AccessRecord(
                 source=Source.REST,
@@ -174,7 +220,8 @@ class PublicApiView(APIView):
                 client_ip=client_ip(django_request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),
                 request_id=request_id(django_request),
-            )
+            ),
+            required=required,
         )
 
 

@@ -19,13 +19,19 @@ from typing import Any
 from django.http import QueryDict
 
 from cases.backend import CaseQuery, InvalidArgument
-from cases.backend.embedded import MAX_LIMIT
+from cases.backend.base import MAX_EPOCH_MS, MAX_LIMIT, MAX_TICKET_ID, SORTS
 
 DEFAULT_LIMIT = 100
+# An offset past this is a mistake: no installation holds two billion cases or alerts.
+MAX_SKIP = 2**31 - 1
 SORT_ALIASES = {"case_score": "score"}
-SORTS = ("created_at", "modified_at", "score", "ticket_id", "severity")
-# Fields FROM~/TO~ may bound, with the type of their values.
-RANGE_FIELDS: dict[str, type] = {"created_at": int, "modified_at": int, "score": float, "ticket_id": int}
+# Fields FROM~/TO~ may bound: the type of their values and the largest value (None: any finite number).
+RANGE_FIELDS: dict[str, tuple[type, int | None]] = {
+    "created_at": (int, MAX_EPOCH_MS),
+    "modified_at": (int, MAX_EPOCH_MS),
+    "score": (float, None),
+    "ticket_id": (int, MAX_TICKET_ID),
+}
 TRUE_WORDS = {"1", "true", "yes"}
 
 
@@ -40,19 +46,20 @@ class CaseListParams:
     limit: int = DEFAULT_LIMIT
 
 
-def _int(name: str, raw: str, *, minimum: int = 0) -> int:
+def parse_int(name: str, raw: str, *, minimum: int = 0, maximum: int) -> int:
+    """`raw` as an integer from `minimum` to `maximum`, else InvalidArgument (422) naming the parameter."""
     try:
         value = int(raw)
     except ValueError:
         raise InvalidArgument(f"{name} must be an integer, not {raw[:40]!r}.") from None
-    if value < minimum:
-        raise InvalidArgument(f"{name} must be at least {minimum}.")
+    if not minimum <= value <= maximum:
+        raise InvalidArgument(f"{name} must be an integer from {minimum} to {maximum}.")
     return value
 
 
-def _number(name: str, raw: str, kind: type) -> int | float:
+def _number(name: str, raw: str, kind: type, maximum: int | None) -> int | float:
     if kind is int:
-        return _int(name, raw)
+        return parse_int(name, raw, maximum=maximum or MAX_SKIP)
     try:
         value = float(raw)
     except ValueError:
@@ -67,8 +74,9 @@ def comma_list(raw: str | None) -> list[str]:
 
 
 def parse_case_list(params: QueryDict) -> CaseListParams:
-    limit = min(_int("limit", params["limit"], minimum=1), MAX_LIMIT) if "limit" in params else DEFAULT_LIMIT
-    skip = _int("skip", params["skip"]) if "skip" in params else 0
+    # A limit over the largest is cut to it, as the platform does.
+    limit = min(parse_int("limit", params["limit"], minimum=1, maximum=2**63), MAX_LIMIT) if "limit" in params else DEFAULT_LIMIT
+    skip = parse_int("skip", params["skip"], maximum=MAX_SKIP) if "skip" in params else 0
     sort = params.get("sort", "created_at")
     sort = SORT_ALIASES.get(sort, sort)
     if sort not in SORTS:
@@ -90,7 +98,7 @@ def parse_case_list(params: QueryDict) -> CaseListParams:
                 f"{name[:60]} is not supported: ranges apply to {', '.join(RANGE_FIELDS)}."
             )
         ranges.setdefault(fieldname, [None, None])[0 if bound == "FROM" else 1] = _number(
-            name, raw, RANGE_FIELDS[fieldname]
+            name, raw, *RANGE_FIELDS[fieldname]
         )
     created = ranges.pop("created_at", [None, None])
     modified = ranges.pop("modified_at", [None, None])
@@ -124,7 +132,7 @@ def parse_case_list(params: QueryDict) -> CaseListParams:
     return CaseListParams(
         query=query,
         tenants=list(dict.fromkeys(tenants)) or None,
-        ticket_id=_int("ticket_id", params["ticket_id"]) if "ticket_id" in params else None,
+        ticket_id=parse_int("ticket_id", params["ticket_id"], maximum=MAX_TICKET_ID) if "ticket_id" in params else None,
         extra_ranges=extra_ranges,
         skip=skip,
         limit=limit,

@@ -14,7 +14,7 @@ from django.db.models import Q
 from accounts.principal import TenantScope
 from cases.backend import case_sql
 from cases.backend.embedded import EmbeddedBackend
-from cases.backend.queries import scoped_alerts, visible_case
+from cases.backend.queries import assignable_users, scoped_alerts, visible_case
 from cases.backend.serializers import case_record
 from cases.models import Alert
 
@@ -90,3 +90,8 @@ class PublicApiStore(EmbeddedBackend):
         total = skip + len(rows) if rows and len(rows) < size else qs.count()
         return [alert_hit(row, 1.0) for row in rows], total
 
+    def assignable_user(self, scope: TenantScope, case_id: str, *, username: str) -> Any:
+        """The active user named `username` if they may access the case's tenant, else
+        None; NotFound when the case is not in `scope`."""
+        _, tenant_pk = visible_case(scope, case_id)
+        return assignable_users(tenant_pk).filter(username=username).first()

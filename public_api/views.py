@@ -11,42 +11,38 @@ import re
 import time
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.tokens import access_token_issue
 from cases.backend import CaseUpdate, InvalidArgument
-from cases.backend.embedded import MAX_LIMIT
+from cases.backend.base import MAX_LIMIT
+from features.switches import current as current_switches
 
 from .auth import ApiKeyOnlyAuthentication
 from .base import ApiError, PublicApiView, TenantMismatch, data
-from .params import comma_list, parse_case_list
+from .params import MAX_SKIP, comma_list, parse_case_list, parse_int
 from .store import PublicApiStore, stellar_case
 
 store = PublicApiStore()
-User = get_user_model()
 
 ALERTS_MAX_LIMIT = 50
 SEARCH_MAX_SIZE = 1000
 # A gateway acting for one of this instance's users names them in this header on a PUT; it is honoured
-# only for a read-write key of a root user (all tenants), who may make the change anyway, and only
-# changes whom the change is attributed to (Activity rows, modified_by).
+# only for a read-write key of a root user (all tenants), who may make the change anyway, only when the
+# named user may access the case's tenant (anyone else is refused with 403), and only changes whom the
+# change is attributed to (Activity rows, modified_by).
 ON_BEHALF_OF_HEADER = "HTTP_X_ON_BEHALF_OF"
 UPDATE_FIELDS = ("status", "severity", "assignee", "tags", "resolution", "resolution_note")
 
 
-def _int_param(request: Request, name: str, default: int, *, maximum: int | None = None, minimum: int = 0) -> int:
+def _int_param(request: Request, name: str, default: int, *, cut_to: int | None = None, minimum: int = 0) -> int:
+    """An integer query parameter; one over `cut_to` is cut to it (as the platform does with sizes)."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidArgument(f"{name} must be an integer, not {raw[:40]!r}.") from None
-    if value < minimum:
-        raise InvalidArgument(f"{name} must be at least {minimum}.")
-    return min(value, maximum) if maximum is not None else value
+    value = parse_int(name, raw, minimum=minimum, maximum=2**63 if cut_to is not None else MAX_SKIP)
+    return min(value, cut_to) if cut_to is not None else value
 
 
 class AccessTokenView(PublicApiView):
@@ -76,6 +72,7 @@ class CasesView(PublicApiView):
 
 class CaseView(PublicApiView):
     route = "/connect/api/v1/cases/{id}"
+    write_methods = frozenset({"PUT"})
 
     def get(self, request: Request, case_id: str) -> Response:
         self.audit_cases.add(case_id)
@@ -118,20 +115,22 @@ class CaseView(PublicApiView):
             resolution=body.get("resolution"),
             resolution_note=body.get("resolution_note"),
         )
-        actor = self._actor(request)
+        actor = self._actor(request, case_id)
         outcome = store.update_case(self.principal.tenants, case_id, update, actor=actor)
         self.audit_tenants.add(outcome["case"]["cust_id"])
         self.audit_changes = outcome["changes"]
         return data(stellar_case(outcome["case"]))
 
-    def _actor(self, request: Request) -> Any:
+    def _actor(self, request: Request, case_id: str) -> Any:
         wanted = (request.META.get(ON_BEHALF_OF_HEADER) or "").strip()
         principal = self.principal
         if not wanted or not principal.tenants.all_tenants:
             return principal.user
         self.audit_arguments["on_behalf_of"] = wanted[:150]
-        acting = User.objects.filter(username=wanted[:150], is_active=True).first()
-        return acting or principal.user
+        acting = store.assignable_user(principal.tenants, case_id, username=wanted[:150])
+        if acting is None:
+            raise ApiError(403, "forbidden", "X-On-Behalf-Of names no active user with access to this case's tenant.")
+        return acting
 
 
 class CaseSectionView(PublicApiView):
@@ -150,7 +149,7 @@ class CaseSectionView(PublicApiView):
         self.audit_cases.add(case_id)
         scope = self.principal.tenants
         if section == "alerts":
-            limit = _int_param(request, "limit", ALERTS_MAX_LIMIT, maximum=ALERTS_MAX_LIMIT, minimum=1)
+            limit = _int_param(request, "limit", ALERTS_MAX_LIMIT, cut_to=ALERTS_MAX_LIMIT, minimum=1)
             skip = _int_param(request, "skip", 0)
             docs, total = store.case_alert_hits(scope, case_id, skip=skip, limit=limit)
             self.audit_alerts.update(d["_source"].get("stellar_uuid") or d["_id"] for d in docs)
@@ -160,7 +159,8 @@ class CaseSectionView(PublicApiView):
         if section == "summary":
             return data(store.get_case_summary(scope, case_id))
         if section == "ai_summary":
-            return data(store.get_case_ai_summary(scope, case_id))
+            summary = store.get_case_ai_summary(scope, case_id)  # NotFound for a case out of scope, on or off
+            return data(summary if current_switches().ai_summary_enabled else None)
         if section == "assignees":
             return data(store.list_assignable_users(scope, case_id))
         reader = {
@@ -227,10 +227,13 @@ class AlertSearchView(PublicApiView):
         started = time.perf_counter()
         q = request.query_params.get("q", "").strip()
         uuids, es_ids = parse_lucene(q) if q else ([], [])
-        size = _int_param(request, "size", 10, maximum=SEARCH_MAX_SIZE)
+        size = _int_param(request, "size", 10, cut_to=SEARCH_MAX_SIZE)
         skip = _int_param(request, "from", 0)
         hits, total = store.search_alerts(self.principal.tenants, index=index, uuids=uuids, es_ids=es_ids,
                                           skip=skip, size=size)
+        if not current_switches().ai_summary_enabled:
+            for hit in hits:
+                hit["ext"]["ai_summary"] = None
         for hit in hits:
             self.audit_alerts.add(hit["_source"].get("stellar_uuid") or hit["_id"])
             self.audit_tenants.add(hit["ext"]["cust_id"])

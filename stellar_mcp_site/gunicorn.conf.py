@@ -30,6 +30,16 @@ errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def when_ready(server: object) -> None:
+    # A unix socket means a proxy in front; without trusted hops every client shares its address (the
+    # workers say so again on their first such request, stellar_mcp_site/request_meta.py).
+    if any(str(b).startswith("unix:") for b in server.cfg.bind) and os.environ.get("TRUSTED_PROXY_HOPS", "0") == "0":
+        server.log.warning(
+            "Listening on a unix socket with TRUSTED_PROXY_HOPS=0: every client will share the proxy's address in "
+            "the Activity Log and the failed-authentication limit. Set TRUSTED_PROXY_HOPS to the number of proxies."
+        )
+
+
 def post_worker_init(worker: object) -> None:
     # Django, pydantic and the tool schemas make ~96,000 objects that live as long as the worker. Frozen,
     # they are left out of every garbage collection: measured with 8 clients on 2 cores, a worker's

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "features",
     "cases",
     "accounts",
     "audit",
@@ -215,6 +216,11 @@ MCP_CALLS_PER_MINUTE = env.int("MCP_CALLS_PER_MINUTE", default=600)
 MCP_WRITE_CALLS_PER_MINUTE = env.int("MCP_WRITE_CALLS_PER_MINUTE", default=60)
 # Public base URL used in printed hints (`claude mcp add ...`).
 MCP_PUBLIC_URL = env.str("MCP_PUBLIC_URL", default="")
+
+# --- Audit ---------------------------------------------------------------------------------------
+# A call whose Activity Log row cannot be written is not carried out (a retryable 503). True keeps
+# answering reads meanwhile, each failure logged at ERROR; changes are never made off the record.
+AUDIT_READS_FAIL_OPEN = env.bool("AUDIT_READS_FAIL_OPEN", default=False)
 
 # --- Access tokens and key verification --------------------------------------------------------
 ACCESS_TOKEN_TTL_SECONDS = 600

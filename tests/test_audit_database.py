@@ -103,7 +103,7 @@ def test_the_log_indexes_what_is_read_and_nothing_else():
     indexed = {tuple(info["columns"]) for info in constraints.values() if info["index"] and not info["primary_key"]}
     assert indexed == {
         ("timestamp",), ("request_id",), ("username", "timestamp"), ("outcome", "timestamp"), ("tool", "timestamp"),
-        ("key_public_id", "timestamp", "outcome", "tool"),
+        ("key_public_id", "timestamp", "outcome", "endpoint"),
     }
 
 

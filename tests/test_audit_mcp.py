@@ -10,7 +10,7 @@ from django.db import connections
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
 from audit.models import PublicApiAccess
-from mcp_gateway import features
+from features import switches as features
 from tests.factories import make_alert, make_case, make_tenant, make_user
 from tests.mcp_helpers import McpSession, RawMcp
 from stellar_mcp_site.db_router import audit_database
@@ -134,17 +134,18 @@ def test_no_secret_reaches_any_column(world):
         assert secret not in dump
 
 
-def test_recording_failure_does_not_change_the_answer_and_is_logged_loudly(world, gunicorn_server):
+def test_recording_failure_withholds_the_answer_and_is_logged_loudly(world, gunicorn_server):
     raw = RawMcp(world["base"], world["key"])
     table = PublicApiAccess._meta.db_table
     with connections[audit_database()].cursor() as cursor:
         cursor.execute(f"ALTER TABLE {table} RENAME TO audit_unavailable")
     try:
-        answer = raw.call("listTenant")
+        answer = raw.legacy("tools/call", {"name": "listTenant", "arguments": {}})
     finally:
         with connections[audit_database()].cursor() as cursor:
             cursor.execute(f"ALTER TABLE audit_unavailable RENAME TO {table}")
-    assert answer["result"]["structuredContent"]["total"] == 1 and not answer["result"]["isError"]
+    # Every call is on the record, or not answered (AUDIT_READS_FAIL_OPEN lets reads through).
+    assert answer.status_code == 503 and "Activity Log" in answer.json()["error"]["message"]
     deadline = time.time() + 5
     while "AUDIT WRITE FAILED" not in gunicorn_server.log_text() and time.time() < deadline:
         time.sleep(0.1)

@@ -238,31 +238,33 @@ def test_rotation_grace_period_is_honoured():
 
 
 @override_settings(AUTH_FAILURE_LIMIT=3, AUTH_FAILURE_WINDOW_SECONDS=60)
-def test_failures_from_one_ip_block_it_even_with_a_valid_key(monkeypatch):
+def test_failures_from_one_ip_block_its_refusals_but_never_a_valid_key(monkeypatch):
     _, plaintext = api_key_create(user=make_user("alice"), name="k")
     bad = "sk-stellar-" + "q" * 12 + "A" * 32
     auth(plaintext)  # a success beforehand does not buy extra attempts
     for _ in range(3):
         assert refusal(bad).rate_limited is False
-    blocked = refusal(plaintext)
+    blocked = refusal(bad)
     assert blocked.rate_limited is True
     assert 0 < blocked.retry_after <= 60
     assert str(blocked) == "Too many failed authentication attempts; try again later."
+    # A valid key is no guess: it passes from the blocked address (behind an untrusted proxy, every user's).
+    assert auth(plaintext).user.username == "alice"
     assert refusal(bad).rate_limited is True
     # Another address is not affected.
-    assert auth(plaintext, ip="203.0.113.99").user.username == "alice"
-    # Once the window has passed, the valid key works again.
+    assert refusal(bad, ip="203.0.113.99").rate_limited is False
+    # Once the window has passed, refusals are 401s again.
     now = time.time()
     monkeypatch.setattr(time, "time", lambda: now + 61)
-    assert auth(plaintext).user.username == "alice"
+    assert refusal(bad).rate_limited is False
 
 
 @override_settings(AUTH_FAILURE_LIMIT=3)
-def test_requests_without_credentials_do_not_count():
+def test_requests_without_credentials_count_like_failures():
     _, plaintext = api_key_create(user=make_user("alice"), name="k")
-    for _ in range(10):
-        refusal(None, header="")
-        refusal(None, header="Basic abc")
+    for header in ("", "Basic abc", "Bearer"):
+        assert refusal(None, header=header).rate_limited is False
+    assert refusal(None, header="").rate_limited is True
     assert auth(plaintext).user.username == "alice"
 
 
@@ -273,8 +275,9 @@ def test_unknown_client_ip_is_limited_too():
         with pytest.raises(AuthenticationFailed):
             authenticate_bearer("Bearer sk-stellar-nope", client_ip=None)
     with pytest.raises(AuthenticationFailed) as failure:
-        authenticate_bearer(f"Bearer {plaintext}", client_ip=None)
+        authenticate_bearer("Bearer sk-stellar-nope", client_ip=None)
     assert failure.value.rate_limited is True
+    assert authenticate_bearer(f"Bearer {plaintext}", client_ip=None).user.username == "alice"
 
 
 # --- cost -------------------------------------------------------------------------------------------

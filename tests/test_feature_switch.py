@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.services import api_key_create
-from mcp_gateway.models import FeatureSettings
+from features.models import FeatureSettings
 from tests.conftest import LiveServer
 from tests.factories import make_tenant, make_user
 
@@ -34,15 +34,15 @@ def test_command_shows_and_switches(db):
 
 
 def test_admin_edits_the_single_row(admin_client):
-    page = admin_client.get("/admin/mcp_gateway/featuresettings/")
+    page = admin_client.get("/admin/features/featuresettings/")
     assert page.status_code == 200
     row = FeatureSettings.objects.get()
-    response = admin_client.post(f"/admin/mcp_gateway/featuresettings/{row.pk}/change/",
+    response = admin_client.post(f"/admin/features/featuresettings/{row.pk}/change/",
                                  {"mcp_enabled": "", "ai_summary_enabled": "on"})
     assert response.status_code == 302
     assert FeatureSettings.objects.get().mcp_enabled is False
-    assert admin_client.get("/admin/mcp_gateway/featuresettings/add/").status_code == 403
-    assert admin_client.post(f"/admin/mcp_gateway/featuresettings/{row.pk}/delete/").status_code == 403
+    assert admin_client.get("/admin/features/featuresettings/add/").status_code == 403
+    assert admin_client.post(f"/admin/features/featuresettings/{row.pk}/delete/").status_code == 403
 
 
 def test_environment_kill_switch_wins(transactional_db, django_db_blocker):

@@ -218,8 +218,9 @@ def test_rotate_errors():
     key, _ = api_key_create(user=make_user("alice"), name="k")
     with pytest.raises(CommandError, match="Unknown key id"):
         run("rotate_api_key", "nosuchkey000")
-    with pytest.raises(CommandError, match="negative"):
-        run("rotate_api_key", key.public_id, "--grace-minutes", "-5")
+    for grace in ("-5", "10081"):
+        with pytest.raises(CommandError, match="from 0 to 10080 minutes"):
+            run("rotate_api_key", key.public_id, "--grace-minutes", grace)
     api_key_revoke(key=key)
     with pytest.raises(CommandError, match="is revoked"):
         run("rotate_api_key", key.public_id)

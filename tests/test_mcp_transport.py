@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from accounts.services import api_key_create, api_key_revoke
-from mcp_gateway import features
+from features import switches as features
 from tests.factories import make_tenant, make_user
 from tests.mcp_helpers import LEGACY, MODERN, RawMcp
 

@@ -103,9 +103,11 @@ def test_data_endpoints_take_a_token_the_key_itself_or_basic(w, client):
 def test_repeated_failures_are_429_with_retry_after(w, client):
     for _ in range(3):
         assert client.get(f"{API}/v1/cases", **bearer("sk-stellar-guess")).status_code == 401
-    response = client.get(f"{API}/v1/cases", **bearer(w.ana_key))  # even a valid key, for a while
+    response = client.get(f"{API}/v1/cases", **bearer("sk-stellar-guess"))
     assert response.status_code == 429 and int(response["Retry-After"]) > 0
     assert response.json()["error"] == "rate_limited"
+    # A valid key is never refused for other requests' failures.
+    assert client.get(f"{API}/v1/cases", **bearer(w.ana_key)).status_code == 200
 
 
 # --- cases ------------------------------------------------------------------------------------------------
@@ -141,8 +143,8 @@ def test_list_filters(w, client, params):
 
 @pytest.mark.parametrize("params, words", [
     ({"limit": "ten"}, "limit must be an integer"),
-    ({"limit": "0"}, "limit must be at least 1"),
-    ({"skip": "-1"}, "skip must be at least 0"),
+    ({"limit": "0"}, "limit must be an integer from 1 to"),
+    ({"skip": "-1"}, "skip must be an integer from 0 to 2147483647"),
     ({"sort": "name"}, "sort 'name' is not valid"),
     ({"order": "up"}, "order 'up' is not valid"),
     ({"status": "Open-ish"}, "status 'Open-ish' is not valid"),

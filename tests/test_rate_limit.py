@@ -51,34 +51,35 @@ def test_read_and_write_budgets_per_key(limited_server):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("per_tool", [False, True])
-def test_the_check_reads_index_entries_only(per_tool):
+@pytest.mark.parametrize("per_endpoint", [False, True])
+def test_the_check_reads_index_entries_only(per_endpoint):
     # It runs on every tool call: on a busy key it walks up to `limit` entries, which must not each
     # cost a row lookup. A log of 50 keys and 5 tools, with statistics, as a planner meets it in use.
     from datetime import timedelta
 
     from django.db import connections
 
-    from mcp_gateway.ratelimit import _nth_latest_call_sql
+    from audit.budgets import _nth_latest_call_sql
     from stellar_mcp_site.db_router import audit_database
 
     alias = audit_database()
     connection = connections[alias]
     now = timezone.now()
-    tools = ["listCases", "getCaseDetail", "listTenant", "getCaseAlerts", "updateCase"]
+    endpoints = ["GET /connect/api/v1/cases", "GET /connect/api/v1/cases/{id}", "GET /connect/api/v1/tenants",
+                 "GET /connect/api/v1/cases/{id}/alerts", "PUT /connect/api/v1/cases/{id}"]
     PublicApiAccess.objects.using(alias).bulk_create(
         PublicApiAccess(timestamp=now - timedelta(milliseconds=20 * i), key_public_id=f"key{i % 50:04d}",
-                        tool=tools[i % 5], outcome="success", arguments={})
+                        endpoint=endpoints[i % 5], outcome="success", arguments={})
         for i in range(3000)
     )
-    params = ["key0007", connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1)), "rate_limited",
-              *(["updateCase"] if per_tool else []), 59]
+    params = ["key0007", connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1)), "unauthenticated",
+              "rate_limited", *([endpoints[-1]] if per_endpoint else []), 59]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE audit_publicapiaccess")
         explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
-        cursor.execute(explain + _nth_latest_call_sql(alias, per_tool=per_tool), params)
+        cursor.execute(explain + _nth_latest_call_sql(alias, per_endpoint=per_endpoint), params)
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     if connection.vendor == "sqlite":
-        assert "COVERING INDEX paa_key_time_outcome_tool" in plan, plan
+        assert "COVERING INDEX paa_key_time_outcome_endpoint" in plan, plan
     else:  # an index-only scan once vacuum has marked the pages visible (the test runs in a transaction)
-        assert "paa_key_time_outcome_tool" in plan, plan
+        assert "paa_key_time_outcome_endpoint" in plan, plan

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.services import api_key_create
-from mcp_gateway import features
+from features import switches as features
 from tests.factories import (
     make_activity,
     make_alert,

@@ -1,7 +1,8 @@
-"""The backend interface the MCP tools (and later the REST API) call to reach case data.
+"""The backend interface the MCP tools and the Public API call to reach case data, and the checks of
+the values every caller passes in, whichever door it came through and whichever backend answers.
 
-Two implementations: `embedded` (the ORM over this project's own database, the default) and, later,
-`upstream` (a Stellar Cyber Public API over httpx). Tools never touch the ORM: they call these methods.
+Two implementations: `embedded` (this project's own database, the default) and `upstream` (a Stellar
+Cyber Public API over httpx). Tools never touch the ORM: they call these methods.
 
 Conventions for every method:
 - `scope` limits what the caller may see. Anything outside it is `NotFound`, worded exactly like a real
@@ -13,11 +14,14 @@ Conventions for every method:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from accounts.principal import TenantScope
+from cases.models import CaseStatus, Severity
 
 
 class BackendError(Exception):
@@ -48,6 +52,20 @@ class UpstreamUnavailable(BackendError):
     retryable = True
 
 
+# Bounds of what a caller may ask for. Past them a value is a mistake or an attack: a number a database
+# column cannot hold fails in the database, and a search of hundreds of short words reads every case
+# once per word.
+MAX_LIMIT = 500
+MAX_TEXT_FILTER_CHARS = 200
+MAX_SEARCH_TERMS = 10
+MAX_TAG_FILTERS = 50
+MAX_TAG_CHARS = 100
+MAX_ASSIGNEE_CHARS = 254
+MAX_EPOCH_MS = 32_503_680_000_000  # 3000-01-01T00:00:00Z
+MAX_TICKET_ID = 2**31 - 1  # a 32-bit integer column on PostgreSQL
+SORTS = ("created_at", "modified_at", "score", "ticket_id", "severity")
+
+
 @dataclass(frozen=True)
 class CaseQuery:
     """Filters of `listCases`, already validated and normalised by the tool layer."""
@@ -69,6 +87,52 @@ class CaseQuery:
     order: str = "desc"  # asc | desc
     limit: int = 20
     cursor: str | None = None  # opaque, from a previous page's next_cursor
+
+
+def shown(value: Any) -> str:
+    """A caller-supplied value echoed in a message, bounded so an error stays one short sentence."""
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_choices(name: str, values: Iterable[str], allowed: list[str]) -> None:
+    for value in values:
+        if value not in allowed:
+            raise InvalidArgument(f"{name} {shown(value)!r} is not valid: use one of {', '.join(allowed)}.")
+
+
+def check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidArgument(f"limit must be an integer from 1 to {MAX_LIMIT}.")
+
+
+def check_epoch_ms(name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EPOCH_MS):
+        raise InvalidArgument(f"{name} must be UTC epoch milliseconds from 0 to {MAX_EPOCH_MS} (year 3000).")
+
+
+def check_case_query(query: CaseQuery) -> None:
+    """InvalidArgument naming the first value of `query` out of bounds; every backend checks with this."""
+    if query.sort not in SORTS:
+        raise InvalidArgument(f"sort {shown(query.sort)!r} is not valid: use one of {', '.join(SORTS)}.")
+    if query.order not in ("asc", "desc"):
+        raise InvalidArgument(f"order {shown(query.order)!r} is not valid: use asc or desc.")
+    check_limit(query.limit)
+    check_choices("status", query.statuses, CaseStatus.values)
+    check_choices("severity", query.severities, Severity.values)
+    for name, text in (("search", query.search), ("name", query.name)):
+        if text is not None and len(text) > MAX_TEXT_FILTER_CHARS:
+            raise InvalidArgument(f"{name} is longer than {MAX_TEXT_FILTER_CHARS} characters: shorten it.")
+    if query.search is not None and len(query.search.split()) > MAX_SEARCH_TERMS:
+        raise InvalidArgument(f"search has more than {MAX_SEARCH_TERMS} words: keep the few that matter.")
+    if len(query.tags) > MAX_TAG_FILTERS or any(len(tag) > MAX_TAG_CHARS for tag in query.tags):
+        raise InvalidArgument(f"tags: give at most {MAX_TAG_FILTERS} tags of at most {MAX_TAG_CHARS} characters.")
+    if query.assignee is not None and len(query.assignee) > MAX_ASSIGNEE_CHARS:
+        raise InvalidArgument(f"assignee is longer than {MAX_ASSIGNEE_CHARS} characters: give a username or email.")
+    if query.min_score is not None and not (math.isfinite(query.min_score) and 0 <= query.min_score <= 100):
+        raise InvalidArgument("min_score must be a number from 0 to 100.")
+    for name in ("created_from", "created_to", "modified_from", "modified_to"):
+        check_epoch_ms(name, getattr(query, name))
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from django.utils import timezone
 from accounts.principal import TenantScope
 from cases.models import Activity, Case, CaseStatus, CaseTag, Resolution, Severity
 
-from .base import CaseUpdate, Conflict, InvalidArgument
-from .queries import assignable_users, case_not_found, check_choices, shown, visible_case
+from .base import CaseUpdate, Conflict, InvalidArgument, check_choices, shown
+from .queries import assignable_users, case_not_found, visible_case
 from .serializers import CASE_RECORD_FIELDS, case_record, user_display_name
 from .tenant_counts import forget_tenant_case_counts
 

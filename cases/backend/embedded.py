@@ -16,20 +16,22 @@ from django.db.models import Q
 
 from accounts.models import TenantAccess
 from accounts.principal import TenantScope
-from cases.models import OPEN_STATUSES, CaseStatus, Severity
+from cases.models import OPEN_STATUSES, Severity
 
 from . import case_sql
 from . import cursor as cursors
-from .base import CaseQuery, CaseUpdate, InvalidArgument, NotFound, Page
-from .case_update import update_case
-from .queries import (
-    case_not_found,
-    check_choices,
-    memoized_case_lookups,
-    scoped_alerts,
+from .base import (
+    CaseQuery,
+    CaseUpdate,
+    InvalidArgument,
+    NotFound,
+    Page,
+    check_case_query,
+    check_limit,
     shown,
-    visible_case,
 )
+from .case_update import update_case
+from .queries import case_not_found, memoized_case_lookups, scoped_alerts, visible_case
 from .sql import (
     ACTIVITIES,
     ALERTS,
@@ -73,7 +75,6 @@ SORTS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "severity": ("severity_rank", int),
 }
 _TIME_SORTS = {"created_at", "modified_at"}
-MAX_LIMIT = 500
 CASE_CURSOR_SALT = "cases.backend.list_cases"
 ALERT_CURSOR_SALT = "cases.backend.list_case_alerts"
 ALERT_LIST_FIELDS = (
@@ -93,11 +94,6 @@ ALERT_LIST_FIELDS = (
     "srcip",
     "dstip",
 )
-
-
-def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidArgument(f"limit must be an integer from 1 to {MAX_LIMIT}.")
 
 
 def _latest(sql: str, table_name: str, case_pk: int, limit: int) -> tuple[list[tuple[Any, ...]], int]:
@@ -141,24 +137,15 @@ ASSIGNABLE_USERS_SQL = (
 
 class EmbeddedBackend:
     # --- cases ---------------------------------------------------------------------------------
-    def _check_filters(self, query: CaseQuery) -> None:
-        check_choices("status", query.statuses, CaseStatus.values)
-        check_choices("severity", query.severities, Severity.values)
-
     def _case_filters(self, scope: TenantScope, query: CaseQuery) -> case_sql.Where:
-        self._check_filters(query)
+        check_case_query(query)
         return case_sql.case_filters(scope, query)
 
     def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
-        if query.sort not in SORTS:
-            raise InvalidArgument(f"sort {shown(query.sort)!r} is not valid: use one of {', '.join(SORTS)}.")
-        if query.order not in ("asc", "desc"):
-            raise InvalidArgument(f"order {shown(query.order)!r} is not valid: use asc or desc.")
-        _check_limit(query.limit)
+        check_case_query(query)
         field, value_type = SORTS[query.sort]
         column = case_sql.SORT_COLUMNS[query.sort]
         descending = query.order == "desc"
-        self._check_filters(query)
         where, page_where, total = case_sql.planned_filters(scope, query)
         bound_to = cursors.case_query_binding("cases", scope, query)
 
@@ -215,7 +202,7 @@ class EmbeddedBackend:
         return visible_case(scope, case_id, "ai_summary")[2]
 
     def list_case_alerts(self, scope: TenantScope, case_id: str, *, limit: int, cursor: str | None) -> Page:
-        _check_limit(limit)
+        check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
         bound_to = cursors.binding("alerts", case_id, cursors.scope_key(scope))
         where = Where()
@@ -240,7 +227,7 @@ class EmbeddedBackend:
         return Page(items=[alert_item(row) for row in rows], total=total, next_cursor=next_cursor)
 
     def list_case_comments(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
-        _check_limit(limit)
+        check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
         rows, total = _latest(_COMMENTS_SQL, COMMENTS, case_pk, limit)
         items = [
@@ -268,7 +255,7 @@ class EmbeddedBackend:
         return grouped
 
     def list_case_activities(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
-        _check_limit(limit)
+        check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
         rows, total = _latest(_ACTIVITIES_SQL, ACTIVITIES, case_pk, limit)
         items = [
@@ -279,7 +266,7 @@ class EmbeddedBackend:
         return Page(items=items, total=total, next_cursor=None)
 
     def list_case_scores(self, scope: TenantScope, case_id: str, *, limit: int) -> Page:
-        _check_limit(limit)
+        check_limit(limit)
         case_pk, _ = visible_case(scope, case_id)
         rows, total = _latest(_SCORES_SQL, SCORES, case_pk, limit)
         items = [{"score": score, "timestamp": to_ms(db_datetime(moment)), "reasons": db_json(reasons)}

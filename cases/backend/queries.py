@@ -6,7 +6,7 @@ A row outside the caller's tenants is indistinguishable from a row that does not
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -20,7 +20,7 @@ from accounts.models import TenantAccess
 from accounts.principal import TenantScope
 from cases.models import Alert, Case, Tenant
 
-from .base import InvalidArgument, NotFound
+from .base import NotFound, shown
 
 User = get_user_model()
 
@@ -96,20 +96,8 @@ def visible_case(scope: TenantScope, case_id: str, *columns: str) -> tuple[Any, 
     return (row[0], row[1], *values)
 
 
-def shown(value: Any) -> str:
-    """A caller-supplied value echoed in a message, bounded so an error stays one short sentence."""
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def case_not_found(case_id: str) -> NotFound:
     return NotFound(f"No case with _id {shown(case_id)} is visible to this key.")
-
-
-def check_choices(name: str, values: Iterable[str], allowed: list[str]) -> None:
-    for value in values:
-        if value not in allowed:
-            raise InvalidArgument(f"{name} {shown(value)!r} is not valid: use one of {', '.join(allowed)}.")
 
 
 def assignable_users(tenant_pk: int) -> QuerySet:

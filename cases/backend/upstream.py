@@ -31,10 +31,20 @@ from accounts.principal import TenantScope
 from cases.models import OPEN_STATUSES, CaseStatus, Severity
 
 from . import cursor as cursors
-from .base import CaseQuery, CaseUpdate, Conflict, InvalidArgument, NotFound, Page, UpstreamUnavailable
+from .base import (
+    CaseQuery,
+    CaseUpdate,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    Page,
+    UpstreamUnavailable,
+    check_case_query,
+    check_limit,
+    shown,
+)
 from .case_update import _validate_values
-from .embedded import SORTS, _check_limit
-from .queries import case_not_found, check_choices, shown
+from .queries import case_not_found
 from .upstream_client import UpstreamClient, UpstreamConfig, UpstreamRefusal, client_for
 from .upstream_mapping import (
     alert_item,
@@ -165,13 +175,7 @@ class UpstreamBackend:
 
     # --- cases ---------------------------------------------------------------------------------
     def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
-        if query.sort not in SORTS:
-            raise InvalidArgument(f"sort {shown(query.sort)!r} is not valid: use one of {', '.join(SORTS)}.")
-        if query.order not in ("asc", "desc"):
-            raise InvalidArgument(f"order {shown(query.order)!r} is not valid: use asc or desc.")
-        _check_limit(query.limit)
-        check_choices("status", query.statuses, CaseStatus.values)
-        check_choices("severity", query.severities, Severity.values)
+        check_case_query(query)
         bound_to = cursors.case_query_binding("upstream-cases", scope, query)
         seen, tied, anchor = 0, 0, None
         if query.cursor:
@@ -275,7 +279,7 @@ class UpstreamBackend:
         return value if isinstance(value, dict) else None
 
     def list_case_alerts(self, scope: TenantScope, case_id: str, *, limit: int, cursor: str | None) -> Page:
-        _check_limit(limit)
+        check_limit(limit)
         bound_to = cursors.binding("upstream-alerts", case_id, cursors.scope_key(scope))
         skip = cursors.decode(ALERT_CURSOR_SALT, bound_to, cursor, (int,))[0] if cursor else 0
         hits: list[dict[str, Any]] = []
@@ -304,7 +308,7 @@ class UpstreamBackend:
         return Page(items=[alert_item(h) for h in hits], total=total, next_cursor=next_cursor)
 
     def _latest(self, scope: TenantScope, case_id: str, section: str, limit: int, order_by: str) -> tuple[list, int]:
-        _check_limit(limit)
+        check_limit(limit)
         body = self._section(scope, case_id, section)
         body = body if isinstance(body, dict) else {}
         rows = body.get("data")

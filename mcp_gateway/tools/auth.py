@@ -16,6 +16,13 @@ class NoArgs(ToolArgs):
 def get_access_token(ctx: ToolContext, args: NoArgs) -> dict[str, Any]:
     if ctx.principal.api_key is None:
         raise ToolError("get_access_token needs an API key behind the request.")
+    if ctx.principal.via_access_token:
+        # A token that could mint its successor would never expire, whoever held it.
+        raise ToolError(
+            "get_access_token needs the API key itself: an access token cannot be exchanged for another. "
+            "Keep using this token until it expires, then call get_access_token with the API key.",
+            outcome="denied",
+        )
     return access_token_issue(api_key=ctx.principal.api_key)
 
 
@@ -26,7 +33,8 @@ registry.register(
         description=(
             "Obtain a short-lived access token (valid 10 minutes) for this API key. Optional: requests made "
             "with the API key itself work too. Returns access_token, token_type, expires_in (seconds) and "
-            "expires_at; send it as 'Authorization: Bearer <access_token>' until it expires."
+            "expires_at; send it as 'Authorization: Bearer <access_token>' until it expires. Only the API key "
+            "can obtain a token: a request made with an access token is refused."
         ),
         args_model=NoArgs,
         handler=get_access_token,

@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 key.name,
                 key.user.get_username(),
                 key.scope,
-                ",".join(sorted(t.cust_id for t in key.tenants.all())) or "(owner's)",
+                (",".join(sorted(t.cust_id for t in key.tenants.all())) or "(none left)") if key.restricted else "(owner's)",
                 _when(key.created_at),
                 _when(key.expires_at),
                 _when(key.last_used_at),

@@ -20,7 +20,7 @@ class Command(BaseCommand):
             type=int,
             default=0,
             metavar="N",
-            help="Minutes the old key keeps working, to update clients (default 0: it stops at once).",
+            help="Minutes the old key keeps working, to update clients (default 0: it stops at once; at most 10080, 7 days).",
         )
 
     def handle(self, *args, **options):

@@ -1,4 +1,4 @@
-"""The operator's switches, read on every request so a change applies on every worker at once."""
+"""Reading and setting the switches; `current()` runs on every request of every door."""
 
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ class FeatureSettings(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # The table keeps the name it was created with, when the MCP gateway app held the switches.
+        db_table = "mcp_gateway_featuresettings"
         verbose_name = "feature settings"
         verbose_name_plural = "feature settings"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from mcp_gateway import features
+from features import switches as features
 
 
 class Command(BaseCommand):
     help = (
         "Show the feature switches, or turn one on or off: `feature` shows both; `feature mcp off` disables "
-        "the MCP server (it answers 503); `feature ai_summary on` enables AI summaries in tool results. "
+        "the MCP server (it answers 503); `feature ai_summary on` enables AI summaries in tool results and Public API answers. "
         "Changes apply to the next request on every worker."
     )
 
