@@ -227,7 +227,7 @@ def test_rotate_action_reports_keys_it_cannot_rotate(admin_client):
 
 
 def test_tenant_access_is_editable_from_the_user_page(admin_client):
-    a, b = make_tenant("A"), make_tenant("B")
+    _, b = make_tenant("A"), make_tenant("B")
     user = make_user("alice", access_row=False)
     url = reverse("admin:auth_user_change", args=[user.pk])
     page = admin_client.get(url)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +49,7 @@ from mcp_gateway.sanitize import neutralise
 from stellar_mcp_site.request_meta import client_ip
 from tests.conftest import ROOT, LiveServer
 from tests.factories import make_alert, make_case, make_comment, make_tenant, make_user
-from tests.mcp_helpers import MODERN, McpSession, RawMcp
+from tests.mcp_helpers import McpSession, RawMcp
 
 MONTH_MS = 30 * 24 * 3600 * 1000
 
