@@ -167,6 +167,21 @@ def gunicorn_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
+def start_server(transactional_db, django_db_blocker) -> Iterator:
+    """`start_server(SETTING="value", ...)`: a gunicorn server of its own with those settings, for one test."""
+    servers: list[LiveServer] = []
+
+    def start(**settings_env: object) -> LiveServer:
+        with django_db_blocker.unblock():
+            servers.append(LiveServer({name: str(value) for name, value in settings_env.items()}))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
 def live_url(gunicorn_server: LiveServer, transactional_db) -> str:
     """Base URL (no trailing slash) of a gunicorn server reading the test database."""
     from django.core.cache import cache

@@ -18,7 +18,7 @@ from accounts.services import api_key_create
 from audit.models import PublicApiAccess
 from cases.models import Activity, Case
 from stellar_mcp_site.db_router import audit_database
-from tests.conftest import LiveServer, is_sqlite
+from tests.conftest import is_sqlite
 from tests.factories import make_case, make_tenant, make_user
 from tests.mcp_helpers import RawMcp
 
@@ -100,18 +100,10 @@ def test_a_change_that_cannot_be_recorded_is_not_made(live_url, door):
     assert PublicApiAccess.objects.filter(outcome="success").count() == 1
 
 
-@pytest.fixture
-def impatient_server(transactional_db, django_db_blocker):
+def test_a_change_is_not_made_while_the_log_file_is_held(start_server):
     if not is_sqlite(connections[audit_database()].settings_dict):
         pytest.skip("the Activity Log's own SQLite file")
-    with django_db_blocker.unblock():
-        server = LiveServer({"SQLITE_BUSY_TIMEOUT_MS": "300", "MCP_CALLS_PER_MINUTE": "0"})
-    yield server
-    server.stop()
-
-
-def test_a_change_is_not_made_while_the_log_file_is_held(impatient_server):
-    calls = Calls(impatient_server.url)
+    calls = Calls(start_server(SQLITE_BUSY_TIMEOUT_MS=300, MCP_CALLS_PER_MINUTE=0).url)
     with audit_file_held():
         assert_refused_retryably(calls.mcp_update())
         assert_refused_retryably(calls.rest_update())
@@ -120,20 +112,13 @@ def test_a_change_is_not_made_while_the_log_file_is_held(impatient_server):
     assert PublicApiAccess.objects.get().changes == [{"field": "tags", "from": ["before"], "to": ["before", "after"]}]
 
 
-@pytest.fixture
-def reads_fail_open(transactional_db, django_db_blocker):
-    with django_db_blocker.unblock():
-        server = LiveServer({"AUDIT_READS_FAIL_OPEN": "true", "MCP_CALLS_PER_MINUTE": "0"})
-    yield server
-    server.stop()
-
-
-def test_reads_may_be_answered_off_the_record_when_the_operator_chose_it(reads_fail_open):
-    calls = Calls(reads_fail_open.url)
+def test_reads_may_be_answered_off_the_record_when_the_operator_chose_it(start_server):
+    server = start_server(AUDIT_READS_FAIL_OPEN="true", MCP_CALLS_PER_MINUTE=0)
+    calls = Calls(server.url)
     with audit_table_gone():
         assert calls.mcp_read().json()["result"]["isError"] is False
         assert calls.rest_read().status_code == 200
         assert_refused_retryably(calls.mcp_update())
         assert_refused_retryably(calls.rest_update())
     calls.assert_unchanged()
-    assert "AUDIT WRITE FAILED" in reads_fail_open.log_text()
+    assert "AUDIT WRITE FAILED" in server.log_text()

@@ -47,7 +47,7 @@ from cases.models import Activity, Case, Tenant
 from features import switches
 from mcp_gateway.sanitize import neutralise
 from stellar_mcp_site.request_meta import client_ip
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT
 from tests.factories import make_alert, make_case, make_comment, make_tenant, make_user
 from tests.mcp_helpers import McpSession, RawMcp
 
@@ -143,11 +143,8 @@ def test_an_access_token_cannot_obtain_another(live_url):
 
 
 @pytest.fixture
-def budget_server(transactional_db, django_db_blocker):
-    with django_db_blocker.unblock():
-        server = LiveServer({"MCP_CALLS_PER_MINUTE": "6", "MCP_WRITE_CALLS_PER_MINUTE": "2"})
-    yield server
-    server.stop()
+def budget_server(start_server):
+    return start_server(MCP_CALLS_PER_MINUTE=6, MCP_WRITE_CALLS_PER_MINUTE=2)
 
 
 def test_wrong_secrets_naming_a_key_do_not_spend_its_budget(budget_server):
