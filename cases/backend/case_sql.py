@@ -7,6 +7,7 @@ means. Columns are read under the names of the serializers' field lists (`tenant
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cache
@@ -34,6 +35,9 @@ from .sql import (
     postgres,
     rows_as_dicts,
 )
+
+# EXPERIMENT ONLY (benchmarks/planner_layers.py): layers of the SQLite planner switched off by name.
+LAYERS_OFF = frozenset(os.environ.get("PLANNER_LAYERS_OFF", "").split(","))
 
 # column name of a case row -> SQL expression (c = the case, t = its tenant, u = assignee,
 # cu = created_by, mu = modified_by)
@@ -260,7 +264,9 @@ def planned_filters(scope: TenantScope, query: CaseQuery) -> tuple[Where, Where,
                 ids = [row[0] for row in fetch(f"SELECT DISTINCT * FROM {_subquery_of(clause)} LIMIT %s",
                                                [*params, COMMON_MATCHES])]
                 ids = ids if len(ids) < COMMON_MATCHES else None
-            if ids is not None:
+            if ids is not None and "rare_ids" in LAYERS_OFF:
+                pass
+            elif ids is not None:
                 clause, params, rare = (f"c.id IN ({placeholders(ids)})" if ids else "1 = 0"), tuple(ids), True
             else:
                 if clause == _INDEX_MATCH:
@@ -309,7 +315,7 @@ def _text_match_in_created_span(params: tuple[Any, ...], query: CaseQuery) -> tu
     match list (FTS5 otherwise collects every match of all time, whatever the range). The span only
     narrows what the index hands over: the range still selects the cases. 100,000 cases, a term 26,000
     hold, counted over the last 24 hours: 36 ms, against 3 ms for the span and 10 ms for the count."""
-    if query.created_from is None:
+    if query.created_from is None or "span" in LAYERS_OFF:
         return _INDEX_MATCH, params
     oldest, newest = _creation_extent()
     if oldest is None or from_ms(query.created_from) - oldest < (1 - _SPAN_WITHIN_NEWEST) * (newest - oldest):
@@ -392,7 +398,7 @@ def worth_walking(query: CaseQuery, total: int | None) -> bool:
     on SQLite, sorted by other than creation, within a creation range and with many matches (or none
     counted yet), or with no range where sorts_every_match says so. Otherwise SQLite reads the range or
     the few matches and sorts them, or reads in page order."""
-    if postgres() or query.sort == "created_at":
+    if postgres() or query.sort == "created_at" or "walk" in LAYERS_OFF:
         return False
     if query.created_from is not None:
         return total is None or total >= COMMON_MATCHES
@@ -413,7 +419,7 @@ def sorts_every_match(query: CaseQuery, total: int | None) -> bool:
     out: a text's LIKE reads each case's row, and testing every case against a common tag's list of cases
     cost twice what reading in page order did (a tag 4,126 cases carry, by severity: 28 ms against 15)."""
     return (not postgres() and query.sort != "created_at" and total is not None and total >= COMMON_MATCHES
-            and not (query.search or query.name or query.tags))
+            and not (query.search or query.name or query.tags) and "sorted" not in LAYERS_OFF)
 
 
 # The conditions select_cases_sorted leaves visible to the planner: the tenant's, lists of case ids and
@@ -507,7 +513,7 @@ def _count_text_by_complement(params: tuple[Any, ...], bounds: dict[str, Any]) -
     looked for only among the ids of the cases created there (ids grow with creation; 0.3 ms for 100
     cases). The bounds still select the cases beyond, so the count is exact whatever the ids."""
     oldest, newest = _creation_extent()
-    if oldest is None or newest == oldest:
+    if oldest is None or newest == oldest or "complement" in LAYERS_OFF:
         return None
     beyond = []  # the condition on the far side of each bound (the opposite bound), and its value
     left_out = timedelta(0)

@@ -46,6 +46,10 @@ _lock = threading.Lock()
 
 def _current(expression: str) -> _Kept | None:
     """What is kept for `expression`, if the index has not changed since it was read."""
+    from .case_sql import LAYERS_OFF
+
+    if "cache" in LAYERS_OFF:
+        return None
     with _lock:
         kept = _kept.get(expression)
         if kept is not None:
