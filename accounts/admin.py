@@ -21,10 +21,11 @@ from django.utils.html import format_html
 
 from accounts.exceptions import ApiKeyError
 from accounts.forms import AdminApiKeyCreateForm, RevokeForm, RotateForm
-from accounts.models import ApiKey, ApiKeyState, TenantAccess
+from accounts.models import ApiKey, ApiKeyState
 from accounts.selectors import api_key_state_filter
 from accounts.services import api_key_create, api_key_revoke, api_key_rotate
 from accounts.views import mcp_url
+from tenants.models import TenantAccess
 
 KEY_FIELDS = (
     "public_id",

@@ -28,9 +28,17 @@ from django.utils import timezone
 from accounts.exceptions import AuthenticationFailed
 from accounts.keys import digest_matches, looks_like_api_key, parse_public_id
 from accounts.principal import Principal
-from accounts.selectors import api_key_for_verification, key_is_usable, tenant_scope_for_key
+from accounts.selectors import (
+    api_key_for_verification,
+    key_is_usable,
+    tenant_scope_for_key,
+)
 from accounts.services import api_key_touch_last_used
-from accounts.tokens import access_token_public_id, access_token_verify, looks_like_access_token
+from accounts.tokens import (
+    access_token_public_id,
+    access_token_verify,
+    looks_like_access_token,
+)
 
 __all__ = ["AuthenticationFailed", "authenticate_bearer"]
 

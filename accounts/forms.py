@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
 from accounts.models import ApiKey, ApiKeyScope
-from accounts.selectors import tenants_available_to
 from accounts.services import MAX_EXPIRES_IN_DAYS, MAX_GRACE_MINUTES
-from cases.models import Tenant
+from tenants.models import Tenant
+from tenants.scope import tenants_available_to
 
 
 class ApiKeyCreateForm(forms.Form):

@@ -14,10 +14,11 @@ import hmac
 import re
 import secrets
 import string
-from functools import lru_cache
 from typing import NamedTuple
 
 from django.conf import settings
+
+from stellar_mcp_site.signing import derive_key
 
 API_KEY_PREFIX = "sk-stellar-"
 PUBLIC_ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -61,14 +62,9 @@ def is_public_id(value: str) -> bool:
     return _PUBLIC_ID_RE.fullmatch(value) is not None
 
 
-@lru_cache(maxsize=16)
-def _derive(source: str, purpose: bytes) -> bytes:
-    return hmac.new(source.encode(), purpose, hashlib.sha256).digest()
-
-
 def _pepper() -> bytes:
     # Derived rather than used raw, so the digest key is never the key Django signs sessions with.
-    return _derive(settings.API_KEY_PEPPER or settings.SECRET_KEY, b"stellar-mcp/api-key-digest/v1")
+    return derive_key(settings.API_KEY_PEPPER or settings.SECRET_KEY, b"stellar-mcp/api-key-digest/v1")
 
 
 def key_digest(plaintext: str) -> str:
@@ -77,8 +73,3 @@ def key_digest(plaintext: str) -> str:
 
 def digest_matches(plaintext: str, stored_digest: str) -> bool:
     return hmac.compare_digest(key_digest(plaintext), stored_digest)
-
-
-def signing_key(purpose: bytes) -> bytes:
-    """A per-purpose key derived from SECRET_KEY (access tokens and paging cursors use it)."""
-    return _derive(settings.SECRET_KEY, purpose)

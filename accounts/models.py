@@ -1,4 +1,4 @@
-"""Who may see which tenants, and the API keys that act on a user's behalf."""
+"""The API keys that act on a user's behalf."""
 
 from __future__ import annotations
 
@@ -7,22 +7,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 
-from cases.models import Tenant
-
-
-class TenantAccess(models.Model):
-    """A user's tenant access: every tenant (root) or a listed set. No row means no tenant."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_access")
-    all_tenants = models.BooleanField("root (all tenants)", default=False)
-    tenants = models.ManyToManyField(Tenant, blank=True, related_name="user_access")
-
-    class Meta:
-        verbose_name = "tenant access"
-        verbose_name_plural = "tenant access"
-
-    def __str__(self) -> str:
-        return f"Tenant access of {self.user}"
+from tenants.models import Tenant
 
 
 class ApiKeyScope(models.TextChoices):

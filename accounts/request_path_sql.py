@@ -15,8 +15,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
-from accounts.models import ApiKey, TenantAccess
-from cases.models import Tenant
+from accounts.models import ApiKey
+from tenants.models import Tenant, TenantAccess
 
 Decoder = Callable[[tuple], list[Any]]
 

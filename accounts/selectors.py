@@ -1,4 +1,4 @@
-"""Reads of the accounts app: tenant scopes, key usability, key listings."""
+"""Reads of the accounts app: a key's tenant scope, key usability, key listings."""
 
 from __future__ import annotations
 
@@ -8,30 +8,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
 from accounts import request_path_sql
-from accounts.models import USABLE_STATES, ApiKey, ApiKeyState, TenantAccess
-from accounts.principal import TenantScope
-from cases.models import Tenant
-
-NO_TENANTS = TenantScope(all_tenants=False)
-ALL_TENANTS = TenantScope(all_tenants=True)
-
-
-def _tenant_access(user: AbstractBaseUser) -> TenantAccess | None:
-    # Uses the row (or its absence) cached by api_key_for_verification or select_related, if any.
-    try:
-        return user.tenant_access  # type: ignore[attr-defined]
-    except TenantAccess.DoesNotExist:
-        return None
-
-
-def tenant_scope_for_user(user: AbstractBaseUser) -> TenantScope:
-    """The tenants a user may see: all of them for root, the listed ones, or none without an access row."""
-    access = _tenant_access(user)
-    if access is None:
-        return NO_TENANTS
-    if access.all_tenants:
-        return ALL_TENANTS
-    return TenantScope(all_tenants=False, cust_ids=frozenset(access.tenants.values_list("cust_id", flat=True)))
+from accounts.models import USABLE_STATES, ApiKey, ApiKeyState
+from tenants.scope import ALL_TENANTS, NO_TENANTS, TenantScope, tenant_access_of
 
 
 def tenant_scope_for_key(api_key: ApiKey) -> TenantScope:
@@ -41,7 +19,7 @@ def tenant_scope_for_key(api_key: ApiKey) -> TenantScope:
     One query for both tenant sets, none for an unrestricted key of a root user: this runs on every
     authenticated request.
     """
-    access = _tenant_access(api_key.user)
+    access = tenant_access_of(api_key.user)
     if access is None:
         return NO_TENANTS
     if access.all_tenants and not api_key.restricted:
@@ -55,16 +33,6 @@ def tenant_scope_for_key(api_key: ApiKey) -> TenantScope:
         return TenantScope(all_tenants=False, cust_ids=restriction)
     owner = frozenset(cust_id for cust_id, from_key in rows if not from_key)
     return TenantScope(all_tenants=False, cust_ids=owner & restriction if api_key.restricted else owner)
-
-
-def tenants_available_to(user: AbstractBaseUser) -> QuerySet[Tenant]:
-    """Tenants a user may restrict one of their keys to."""
-    access = _tenant_access(user)
-    if access is None:
-        return Tenant.objects.none()
-    if access.all_tenants:
-        return Tenant.objects.all()
-    return access.tenants.all()
 
 
 def key_is_usable(api_key: ApiKey, now: datetime) -> bool:

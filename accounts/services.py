@@ -18,8 +18,8 @@ from django.utils import timezone
 from accounts.exceptions import ApiKeyError
 from accounts.keys import generate_key, key_digest
 from accounts.models import ApiKey, ApiKeyScope, ApiKeyState
-from accounts.selectors import tenant_scope_for_user, tenants_available_to
-from cases.models import Tenant
+from tenants.models import Tenant
+from tenants.scope import tenant_scope_for_user, tenants_available_to
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.exceptions import AuthenticationFailed
-from accounts.keys import PUBLIC_ID_LENGTH, signing_key
+from accounts.keys import PUBLIC_ID_LENGTH
 from accounts.models import ApiKey
 from accounts.selectors import key_is_usable
+from stellar_mcp_site.signing import signing_key
 
 ACCESS_TOKEN_PREFIX = "sat-"
 _SIGNATURE_LENGTH = 43  # base64url of 32 bytes, unpadded

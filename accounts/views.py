@@ -14,8 +14,9 @@ from django.views.decorators.http import require_POST
 from accounts.exceptions import ApiKeyError
 from accounts.forms import ApiKeyCreateForm
 from accounts.models import USABLE_STATES
-from accounts.selectors import api_key_get, api_key_list, tenant_scope_for_user
+from accounts.selectors import api_key_get, api_key_list
 from accounts.services import api_key_create, api_key_revoke
+from tenants.scope import tenant_scope_for_user
 
 
 def mcp_url(request: HttpRequest) -> str:

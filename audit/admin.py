@@ -7,11 +7,17 @@ Filters take their choices from small tables or constants, never from a DISTINCT
 from __future__ import annotations
 
 import json
+
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
@@ -19,7 +25,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from accounts.models import ApiKey
-from cases.models import Tenant
+from tenants.models import Tenant
 
 from .charts import Series, horizontal_bar_chart, stacked_bar_chart
 from .export import CONTENT_TYPES, FORMATS, export_lines

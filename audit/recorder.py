@@ -40,9 +40,9 @@ UNAVAILABLE_MESSAGE = (
 class AuditUnavailable(Exception):
     """A required row could not be written: the call must not take effect or be answered."""
 
-    def __init__(self) -> None:
-        super().__init__(UNAVAILABLE_MESSAGE)
-        self.message = UNAVAILABLE_MESSAGE
+    def __init__(self, message: str = UNAVAILABLE_MESSAGE) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def row_required(*, write: bool) -> bool:

@@ -56,10 +56,9 @@ def main() -> int:
 
     from accounts.authentication import authenticate_bearer
     from accounts.keys import digest_matches, parse_public_id
-    from accounts.models import TenantAccess
     from accounts.services import api_key_create
     from accounts.tokens import access_token_issue, access_token_verify
-    from cases.models import Tenant
+    from tenants.models import Tenant, TenantAccess
 
     tenants = [Tenant.objects.create(cust_name=f"Tenant {i}", created_at=timezone.now()) for i in range(3)]
     user = get_user_model().objects.create_user(f"bench-{os.getpid()}-{time.time_ns()}", password=None)

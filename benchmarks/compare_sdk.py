@@ -243,13 +243,13 @@ def breakdown(plan: dict[str, dict], key: str, repeat: int) -> dict[str, dict[st
     from mcp_types import methods as wire
 
     from accounts.authentication import authenticate_bearer
+    from audit.budgets import retry_after_seconds
     from audit.recorder import AccessRecord, record_access
     from features import switches as features
+    from mcp_gateway import jsonwire, sanitize
     from mcp_gateway.dispatch import serialize_tool_result
     from mcp_gateway.envelope import parse_envelope
-    from audit.budgets import retry_after_seconds
     from mcp_gateway.registry import ToolContext, registry, to_json_text
-    from mcp_gateway import jsonwire, sanitize
     from mcp_gateway.sanitize import neutralise
 
     needs_neutralising = getattr(sanitize, "json_text_needs_neutralising", None)
@@ -375,11 +375,10 @@ PROFILE_SPOTS = [
     ("  RequestLogMiddleware (all inside it)", "audit/middleware.py", "__call__"),
     ("  mcp_endpoint", "mcp_gateway/views.py", "mcp_endpoint"),
     ("    authenticate_bearer", "accounts/authentication.py", "authenticate_bearer"),
-    ("      auth-failure block check (cache)", "accounts/authentication.py", "_blocked_for"),
     ("      key lookup + digest + tenants", "accounts/authentication.py", "_resolve"),
     ("    features.current", "features/switches.py", "current"),
     ("    parse_envelope", "mcp_gateway/envelope.py", "parse_envelope"),
-    ("    dispatch_legacy", "mcp_gateway/dispatch.py", "dispatch_legacy"),
+    ("    dispatch", "mcp_gateway/dispatch.py", "dispatch"),
     ("      mcp-types request validation", "mcp_gateway/dispatch.py", "_validate_params"),
     ("      rate-limit check", "audit/budgets.py", "retry_after_seconds"),
     ("      argument parsing", "mcp_gateway/registry.py", "parse_arguments"),
@@ -391,7 +390,7 @@ PROFILE_SPOTS = [
     ("      mcp-types result serialisation", "mcp_gateway/dispatch.py", "_serialize"),
     ("    response JSON", "mcp_gateway/views.py", "json_response"),
     ("    audit row (record_call)", "mcp_gateway/audit_bridge.py", "record_call"),
-    ("      INSERT (Model.save)", "django/db/models/base.py", "save"),
+    ("      INSERT", "audit/recorder.py", "_insert"),
     ("  open DB connection (per request)", "django/db/backends/base/base.py", "connect"),
     ("  close DB connection", "django/db/backends/base/base.py", "close"),
     ("  SQL execute (all queries)", "django/db/backends/utils.py", "execute"),

@@ -158,9 +158,10 @@ def main() -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from accounts.principal import TenantScope
     from cases.backend.embedded import EmbeddedBackend
-    from cases.models import Case, Tenant
+    from cases.models import Case
+    from tenants.models import Tenant
+    from tenants.scope import TenantScope
 
     if args.load_from:
         if connection.vendor != "postgresql":

@@ -121,11 +121,11 @@ def over_http(servers: dict, api_port: int, key: str, plan: dict, calls: int) ->
 
 
 def in_process(api_urls: dict[str, str], key: str, ids: dict[str, str], calls: int) -> None:
-    from accounts.principal import TenantScope
     from cases.backend import CaseQuery
     from cases.backend.embedded import EmbeddedBackend
     from cases.backend.upstream import UpstreamBackend
     from cases.backend.upstream_client import UpstreamConfig, release
+    from tenants.scope import TenantScope
 
     scope = TenantScope(all_tenants=True)
     now_ms = int(time.time() * 1000)
@@ -179,7 +179,8 @@ def main() -> None:
     url = database_url(options.cases, options.database_url)
     prepare_database(options.cases, url)
     django_setup(url)
-    from cases.models import Alert, Tenant
+    from cases.models import Alert
+    from tenants.models import Tenant
 
     key = benchmark_key("upstream benchmark")
     alert = Alert.objects.filter(case__isnull=False).select_related("case").order_by("-timestamp").first()

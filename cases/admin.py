@@ -18,8 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from tenants.models import Tenant
+
 from .backend.serializers import user_display_name
-from .models import Activity, Alert, Case, CaseTag, Comment, Observable, ScoreHistory, Tenant
+from .models import Activity, Alert, Case, CaseTag, Comment, Observable, ScoreHistory
 
 HEX24 = re.compile(r"^[0-9a-fA-F]{24}$")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -13,16 +13,14 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+# Tenant lives in the tenants app; new_hex32 stays importable here for migration cases.0001.
+from tenants.models import Tenant, new_hex32  # noqa: F401
+
 HEX24 = RegexValidator(r"^[0-9a-f]{24}$", "Must be 24 lowercase hex characters.")
-HEX32 = RegexValidator(r"^[0-9a-f]{32}$", "Must be 32 lowercase hex characters.")
 
 
 def new_hex24() -> str:
     return secrets.token_hex(12)
-
-
-def new_hex32() -> str:
-    return secrets.token_hex(16)
 
 
 class CaseStatus(models.TextChoices):
@@ -63,20 +61,6 @@ class ObservableType(models.TextChoices):
     EMAIL = "email"
     PROCESS = "process"
     FILE = "file"
-
-
-class Tenant(models.Model):
-    cust_id = models.CharField(max_length=32, unique=True, default=new_hex32, validators=[HEX32])
-    cust_name = models.CharField(max_length=200)
-    tgrp_name = models.CharField(max_length=200, blank=True, default="")
-    created_at = models.DateTimeField()
-    attributes = models.JSONField(default=dict, blank=True, help_text="Free attributes (address, contact, ...).")
-
-    class Meta:
-        ordering = ["cust_name"]
-
-    def __str__(self) -> str:
-        return f"{self.cust_name} ({self.cust_id})"
 
 
 # The columns listCases filters and sorts by, besides the tenant and the creation time (see Case.Meta).
@@ -140,7 +124,7 @@ class Case(models.Model):
             models.Index(fields=["modified_at", "id"], name="case_modified"),
             # Triage filters (status, severity, min_score in a time range) counted from the index alone, and
             # getTenantDetail's open counts. Across tenants SQLite skips through its few tenant values,
-            # which it does only with planner statistics (stellar_mcp_site/planner_statistics.py).
+            # which it does only with planner statistics (cases/planner_statistics.py).
             models.Index(fields=["tenant", "status", "severity", "created_at", "score"], name="case_triage"),
             # An assignee's cases ("assigned to me") in a time range, and by status, from the index alone.
             models.Index(fields=["assignee", "created_at", "status"], name="case_assignee"),

@@ -1,28 +1,40 @@
-"""JSON-RPC method handlers for both protocol eras, over one tool registry.
+"""JSON-RPC methods of both protocol eras, in one table over one tool registry.
 
-The transport (views.py) has already checked the HTTP envelope, authenticated the caller and decided
-the era; this module answers one request and reports what the audit row needs.
+The transport (views.py) has checked the HTTP envelope, authenticated the caller and chosen the era;
+`dispatch` answers one request with a result, or raises JsonRpcError: errors travel one way. A tools/call
+is audited here, where its tool is resolved: a tool that changes this server's data runs in one
+transaction with its audit row, so a change whose row cannot be written is rolled back.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
 from mcp_types import methods as wire
 from pydantic import ValidationError
 
 from accounts.principal import Principal
 from audit.budgets import retry_after_seconds
+from audit.recorder import AuditUnavailable
 from cases.backend import BackendError, Conflict
 
 from . import protocol as p
-from .registry import ToolContext, ToolError, registry, to_json_text
+from .registry import Tool, ToolContext, ToolError, registry, to_json_text
 from .sanitize import json_text_needs_neutralising, neutralise
 
 logger = logging.getLogger("mcp_gateway")
+
+UPSTREAM_CHANGE_NOT_RECORDED = (
+    "The change was sent to the Stellar Cyber platform, but this server could not record it in its Activity "
+    "Log (audit database busy or unavailable). Check the case with getCaseDetail before retrying."
+)
 
 
 @dataclass
@@ -32,19 +44,42 @@ class CallReport:
     tool: str
     arguments: dict[str, Any]
     endpoint: str = ""
+    writes: bool = False  # the tool changes data: its row is required for it to stand
     outcome: str = "success"
     error: str = ""
     context: ToolContext | None = None
     duration_ms: float = 0.0
 
 
-@dataclass
-class Dispatched:
-    """The answer to one request: a result, or a JSON-RPC error, plus the tool call it made if any."""
+# Writes the audit row of a tools/call answered with this HTTP status; raises AuditUnavailable when the
+# row is required and cannot be written (views.py binds it to the request).
+Recorder = Callable[[CallReport, int], None]
 
-    result: dict[str, Any]
-    call: CallReport | None = None
-    error: p.JsonRpcError | None = None
+
+@dataclass(frozen=True)
+class Call:
+    """One JSON-RPC request, as a method handler sees it."""
+
+    principal: Principal
+    params: dict[str, Any] | None
+    version: str
+    modern: bool
+    request_id: str
+    ai_summary_enabled: bool
+    record: Recorder
+
+
+def http_status(error: p.JsonRpcError, *, modern: bool) -> int:
+    """The HTTP status an error travels with: its own, or on the modern leg the one its code maps to."""
+    return p.MODERN_ERROR_STATUS.get(error.code, error.http_status) if modern and error.http_status == 200 else error.http_status
+
+
+def dispatch(call: Call, method: str) -> dict[str, Any]:
+    handlers = METHODS.get(method)
+    handler = handlers and (handlers[1] if call.modern else handlers[0])
+    if handler is None:
+        raise p.JsonRpcError(p.METHOD_NOT_FOUND, f"Method not found: {method}")
+    return handler(call)
 
 
 def _validate_params(method: str, version: str, params: dict[str, Any] | None) -> None:
@@ -85,38 +120,99 @@ def serialize_tool_result(version: str, result: dict[str, Any]) -> dict[str, Any
     return shaped
 
 
-def server_capabilities() -> dict[str, Any]:
-    return {"tools": {"listChanged": False}}
-
-
 def server_info() -> dict[str, Any]:
     return {"name": p.SERVER_NAME, "title": p.SERVER_TITLE, "version": p.SERVER_VERSION}
 
 
-# --- tools/list and tools/call (shared by both eras) ---------------------------------------------
+def _modern_meta() -> dict[str, Any]:
+    return {p.SERVER_INFO_META_KEY: server_info()}
 
 
-def list_tools(principal: Principal, params: dict[str, Any] | None) -> dict[str, Any]:
-    cursor = (params or {}).get("cursor")
-    if cursor is not None:
+CAPABILITIES = {"tools": {"listChanged": False}}
+
+
+# --- the methods -----------------------------------------------------------------------------------
+
+
+def _initialize(call: Call) -> dict[str, Any]:
+    _validate_params("initialize", p.COUNTER_OFFER_VERSION, call.params)
+    requested = call.params["protocolVersion"]  # type: ignore[index]
+    negotiated = requested if requested in p.ECHOED_HANDSHAKE_VERSIONS else p.COUNTER_OFFER_VERSION
+    return _serialize("initialize", negotiated, {
+        "protocolVersion": negotiated, "capabilities": CAPABILITIES, "serverInfo": server_info(),
+        "instructions": p.INSTRUCTIONS,
+    })
+
+
+def _ping(call: Call) -> dict[str, Any]:
+    return {}
+
+
+def _discover(call: Call) -> dict[str, Any]:
+    _validate_params("server/discover", call.version, call.params)
+    return _serialize("server/discover", call.version, {
+        "resultType": "complete", "supportedVersions": list(p.MODERN_VERSIONS), "capabilities": CAPABILITIES,
+        "serverInfo": server_info(), "instructions": p.INSTRUCTIONS, "ttlMs": p.DISCOVER_TTL_MS,
+        "cacheScope": "public", "_meta": _modern_meta(),
+    })
+
+
+def _tools_list(call: Call) -> dict[str, Any]:
+    _validate_params("tools/list", call.version, call.params)
+    if (call.params or {}).get("cursor") is not None:
         # One page holds every tool, so no cursor we could have issued exists.
         raise p.JsonRpcError(p.INVALID_PARAMS, "Invalid cursor: tools/list has a single page; omit cursor.")
-    return {"tools": registry.definitions_for(principal)}
+    result: dict[str, Any] = {"tools": registry.definitions_for(call.principal)}
+    if call.modern:
+        # The list varies with the key (read-only keys do not see updateCase): private to the credential.
+        result.update(resultType="complete", ttlMs=p.TOOLS_LIST_TTL_MS, cacheScope="private", _meta=_modern_meta())
+    return _serialize("tools/list", call.version, result)
 
 
-def call_tool(
-    principal: Principal, params: dict[str, Any], *, request_id: str, ai_summary_enabled: bool
-) -> Dispatched:
-    name = params["name"]
-    arguments = params.get("arguments") or {}
-    report = CallReport(tool=str(name)[:64], arguments=arguments)
-    started = time.perf_counter()
-    tool = registry.get(name)
+def _tools_call(call: Call) -> dict[str, Any]:
+    _validate_params("tools/call", call.version, call.params)
+    params = call.params or {}
+    report = CallReport(tool=str(params["name"])[:64], arguments=params.get("arguments") or {})
+    tool = registry.get(params["name"])
     if tool is None:
         report.outcome, report.error = "tool_error", f"Unknown tool: {report.tool}"
-        return Dispatched(result={}, call=report, error=p.JsonRpcError(p.INVALID_PARAMS, report.error))
-    report.endpoint = tool.endpoint
-    ctx = ToolContext(principal=principal, request_id=request_id, ai_summary_enabled=ai_summary_enabled)
+        error = p.JsonRpcError(p.INVALID_PARAMS, report.error)
+        call.record(report, http_status(error, modern=call.modern))
+        raise error
+    report.endpoint, report.writes = tool.endpoint, not tool.read_only
+    changes_here = not tool.read_only and settings.STELLAR_BACKEND != "upstream"
+    started = time.perf_counter()
+    try:
+        # Reads run outside any transaction (no lock on SQLite). With the upstream backend a change is
+        # made on the remote platform, which no local transaction covers.
+        with transaction.atomic() if changes_here else nullcontext():
+            result = _run_tool(tool, call, report)
+            report.duration_ms = (time.perf_counter() - started) * 1000
+            call.record(report, 200)
+    except _ToolCrashed:
+        # Rolled back; the failure is recorded outside the transaction that was undone.
+        report.duration_ms = (time.perf_counter() - started) * 1000
+        call.record(report, 200)
+        raise p.JsonRpcError(
+            p.INTERNAL_ERROR, f"Internal error while running {tool.name}; it was logged with request id {call.request_id}."
+        ) from None
+    except AuditUnavailable:
+        if not tool.read_only and not changes_here:
+            raise AuditUnavailable(UPSTREAM_CHANGE_NOT_RECORDED) from None
+        raise
+    if call.modern:
+        result.update(resultType="complete", _meta=_modern_meta())
+    return serialize_tool_result(call.version, result)
+
+
+class _ToolCrashed(Exception):
+    """A tool raised something unexpected (a bug or an outage); its report says so."""
+
+
+def _run_tool(tool: Tool, call: Call, report: CallReport) -> dict[str, Any]:
+    """The tool's result (isError for a refusal or a failure the client can act on); fills `report`."""
+    principal = call.principal
+    ctx = ToolContext(principal=principal, request_id=call.request_id, ai_summary_enabled=call.ai_summary_enabled)
     report.context = ctx
     try:
         if not tool.read_only and not principal.can_write:
@@ -134,99 +230,27 @@ def call_tool(
                 f"Retry {tool.name} in {wait} seconds.",
                 outcome="rate_limited",
             )
-        args = tool.parse_arguments(arguments)
-        structured = tool.handler(ctx, args)
-        text = to_json_text(structured)
-        if json_text_needs_neutralising(text):  # rare: walk the result only when the text shows a need
-            structured = neutralise(structured)
-            text = to_json_text(structured)
-        result = {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
-    except ToolError as exc:
-        report.outcome, report.error = exc.outcome, exc.message
-        result = _error_result(exc.message)
-    except Conflict as exc:
-        report.outcome, report.error = "conflict", exc.message
-        result = _error_result(exc.message)
-    except BackendError as exc:
-        report.outcome, report.error = "tool_error", exc.message
-        result = _error_result(exc.message)
+        structured = tool.handler(ctx, tool.parse_arguments(report.arguments))
+    except (ToolError, Conflict, BackendError) as exc:
+        outcome = exc.outcome if isinstance(exc, ToolError) else "conflict" if isinstance(exc, Conflict) else "tool_error"
+        report.outcome, report.error = outcome, exc.message
+        return {"content": [{"type": "text", "text": exc.message}], "isError": True}
     except Exception:
-        # A bug or an outage: log the traceback here, tell the client only the request id.
-        logger.exception("tool %s failed (request %s)", tool.name, request_id)
+        logger.exception("tool %s failed (request %s)", tool.name, call.request_id)
         report.outcome, report.error = "server_error", "internal error"
-        message = f"Internal error while running {tool.name}; it was logged with request id {request_id}."
-        return Dispatched(result={}, call=report, error=p.JsonRpcError(p.INTERNAL_ERROR, message))
-    finally:
-        report.duration_ms = (time.perf_counter() - started) * 1000
-    return Dispatched(result=result, call=report)
+        raise _ToolCrashed() from None
+    text = to_json_text(structured)
+    if json_text_needs_neutralising(text):  # rare: walk the result only when the text shows a need
+        structured = neutralise(structured)
+        text = to_json_text(structured)
+    return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
 
 
-def _error_result(message: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": message}], "isError": True}
-
-
-# --- legacy era (2025-03-26 .. 2025-11-25) --------------------------------------------------------
-
-
-def dispatch_legacy(
-    principal: Principal, method: str, params: dict[str, Any] | None, version: str, *, request_id: str,
-    ai_summary_enabled: bool,
-) -> Dispatched:
-    if method == "initialize":
-        _validate_params(method, p.COUNTER_OFFER_VERSION, params)
-        requested = params["protocolVersion"]  # type: ignore[index]
-        negotiated = requested if requested in p.ECHOED_HANDSHAKE_VERSIONS else p.COUNTER_OFFER_VERSION
-        result = {
-            "protocolVersion": negotiated,
-            "capabilities": server_capabilities(),
-            "serverInfo": server_info(),
-            "instructions": p.INSTRUCTIONS,
-        }
-        return Dispatched(_serialize(method, negotiated, result))
-    if method == "ping":
-        return Dispatched({})
-    if method == "tools/list":
-        _validate_params(method, version, params)
-        return Dispatched(_serialize(method, version, list_tools(principal, params)))
-    if method == "tools/call":
-        _validate_params(method, version, params)
-        done = call_tool(principal, params or {}, request_id=request_id, ai_summary_enabled=ai_summary_enabled)
-        if done.error is None:
-            done.result = serialize_tool_result(version, done.result)
-        return done
-    raise p.JsonRpcError(p.METHOD_NOT_FOUND, f"Method not found: {method}")
-
-
-# --- modern era (2026-07-28) ----------------------------------------------------------------------
-
-
-def dispatch_modern(
-    principal: Principal, method: str, params: dict[str, Any] | None, version: str, *, request_id: str,
-    ai_summary_enabled: bool,
-) -> Dispatched:
-    meta = {p.SERVER_INFO_META_KEY: server_info()}
-    if method == "server/discover":
-        _validate_params(method, version, params)
-        result = {
-            "resultType": "complete",
-            "supportedVersions": list(p.MODERN_VERSIONS),
-            "capabilities": server_capabilities(),
-            "serverInfo": server_info(),
-            "instructions": p.INSTRUCTIONS,
-            "ttlMs": p.DISCOVER_TTL_MS,
-            "cacheScope": "public",
-            "_meta": meta,
-        }
-        return Dispatched(_serialize(method, version, result))
-    if method == "tools/list":
-        _validate_params(method, version, params)
-        result = {**list_tools(principal, params), "resultType": "complete", "ttlMs": p.TOOLS_LIST_TTL_MS,
-                  "cacheScope": "private", "_meta": meta}
-        return Dispatched(_serialize(method, version, result))
-    if method == "tools/call":
-        _validate_params(method, version, params)
-        done = call_tool(principal, params or {}, request_id=request_id, ai_summary_enabled=ai_summary_enabled)
-        if done.error is None:
-            done.result = serialize_tool_result(version, {**done.result, "resultType": "complete", "_meta": meta})
-        return done
-    raise p.JsonRpcError(p.METHOD_NOT_FOUND, f"Method not found: {method}", http_status=404)
+# method -> (handler on the 2025 handshake era, handler on the 2026-07-28 era); None: not on that era.
+METHODS: dict[str, tuple[Callable[[Call], dict[str, Any]] | None, Callable[[Call], dict[str, Any]] | None]] = {
+    "initialize": (_initialize, None),
+    "ping": (_ping, None),
+    "server/discover": (None, _discover),
+    "tools/list": (_tools_list, _tools_list),
+    "tools/call": (_tools_call, _tools_call),
+}

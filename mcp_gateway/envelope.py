@@ -30,36 +30,37 @@ def decode_json(body: bytes) -> Any:
         raise ValueError(str(exc)) from None
 
 
-def parse_envelope(body: bytes) -> Envelope | p.JsonRpcError:
+def parse_envelope(body: bytes) -> Envelope:
+    """The JSON-RPC message of a request body; JsonRpcError (HTTP 400) for anything malformed."""
     try:
         message = decode_json(body)
     except ValueError:
-        return p.JsonRpcError(p.PARSE_ERROR, "Parse error: the body is not valid JSON in UTF-8.", http_status=400)
+        raise p.JsonRpcError(p.PARSE_ERROR, "Parse error: the body is not valid JSON in UTF-8.", http_status=400) from None
     if isinstance(message, list):
-        return p.JsonRpcError(
+        raise p.JsonRpcError(
             p.INVALID_REQUEST, "Invalid request: batch arrays are not supported; send one JSON-RPC message per POST.",
             http_status=400,
         )
     if not isinstance(message, dict):
-        return p.JsonRpcError(p.INVALID_REQUEST, "Invalid request: the body must be a JSON-RPC object.", http_status=400)
+        raise p.JsonRpcError(p.INVALID_REQUEST, "Invalid request: the body must be a JSON-RPC object.", http_status=400)
     if message.get("jsonrpc") != "2.0":
-        return p.JsonRpcError(p.INVALID_REQUEST, 'Invalid request: "jsonrpc" must be "2.0".', http_status=400)
+        raise p.JsonRpcError(p.INVALID_REQUEST, 'Invalid request: "jsonrpc" must be "2.0".', http_status=400)
     if "method" not in message:
         if "id" in message and ("result" in message or "error" in message):
             # A response to a server request; this server sends none, so there is nothing to match it to.
             return Envelope(method="", params=None, id=None, is_notification_or_response=True)
-        return p.JsonRpcError(p.INVALID_REQUEST, 'Invalid request: "method" is missing.', http_status=400)
+        raise p.JsonRpcError(p.INVALID_REQUEST, 'Invalid request: "method" is missing.', http_status=400)
     method = message["method"]
     if not isinstance(method, str) or not method:
-        return p.JsonRpcError(p.INVALID_REQUEST, 'Invalid request: "method" must be a non-empty string.', http_status=400)
+        raise p.JsonRpcError(p.INVALID_REQUEST, 'Invalid request: "method" must be a non-empty string.', http_status=400)
     params = message.get("params")
     if params is not None and not isinstance(params, dict):
-        return p.JsonRpcError(p.INVALID_REQUEST, 'Invalid request: "params" must be an object.', http_status=400)
+        raise p.JsonRpcError(p.INVALID_REQUEST, 'Invalid request: "params" must be an object.', http_status=400)
     if "id" not in message:
         return Envelope(method=method, params=params, id=None, is_notification_or_response=True)
     rpc_id = message["id"]
     if not _valid_id(rpc_id):
-        return p.JsonRpcError(
+        raise p.JsonRpcError(
             p.INVALID_REQUEST, 'Invalid request: "id" must be a string or an integer (not null).', http_status=400
         )
     return Envelope(method=method, params=params, id=rpc_id, is_notification_or_response=False)

@@ -2,36 +2,33 @@
 
 Order of checks, each answered before the next runs: Origin (403), method (405), Accept (406),
 body size (413), credentials (401/429), feature switch (503), JSON-RPC envelope (400), protocol era
-and its headers (400/404), then the method itself. No session id is ever issued, so any worker on
-any host can answer any request.
+and its headers (400/404), then the method itself (dispatch.py). No session id is ever issued, so any
+worker on any host can answer any request.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.authentication import AuthenticationFailed, authenticate_bearer
-from accounts.principal import Principal
 from audit.recorder import AuditUnavailable, row_required
 from features import switches as features
 from stellar_mcp_site.request_meta import client_ip, declared_body_length, request_id
 
 from . import protocol as p
 from .audit_bridge import record_call, record_refusal
-from .dispatch import Dispatched, dispatch_legacy, dispatch_modern
+from .dispatch import Call, CallReport, dispatch, http_status
+from .envelope import parse_envelope
 from .jsonwire import dumps
-from .envelope import Envelope, parse_envelope, peek_tool_call
 from .modern_headers import check_modern_request
-from .registry import registry
 
 logger = logging.getLogger("mcp_gateway")
 
@@ -145,79 +142,28 @@ def _handle(request: HttpRequest) -> HttpResponse:
                        rid=rid, ip=ip, started=started)
         return error_response(p.INTERNAL_ERROR, message, 503)
 
-    envelope = parse_envelope(body)
-    if isinstance(envelope, p.JsonRpcError):
-        return error_response(envelope.code, envelope.message, envelope.http_status, data=envelope.data)
-    if envelope.is_notification_or_response:
-        return HttpResponse(status=202)
-
-    # A write and its audit row commit together (audit.recorder.record_access): a change whose row
-    # cannot be written is rolled back, and a worker killed between the two leaves neither. Reads run
-    # outside any transaction (no lock on SQLite). With the upstream backend the change is made on the
-    # remote platform, which no local transaction covers: holding the database's write lock across
-    # that HTTP call would only stall every other writer.
-    write = _is_write_call(envelope)
-    upstream = settings.STELLAR_BACKEND == "upstream"
-    try:
-        with transaction.atomic() if write and not upstream else nullcontext():
-            return _dispatch(request, envelope, principal, switches, write=write, rid=rid, ip=ip, started=started)
-    except AuditUnavailable as exc:
-        message = UPSTREAM_CHANGE_NOT_RECORDED if write and upstream else exc.message
-        return error_response(p.INTERNAL_ERROR, message, 503, rpc_id=envelope.id, headers={"Retry-After": "2"})
-
-
-UPSTREAM_CHANGE_NOT_RECORDED = (
-    "The change was sent to the Stellar Cyber platform, but this server could not record it in its Activity "
-    "Log (audit database busy or unavailable). Check the case with getCaseDetail before retrying."
-)
-
-
-def _is_write_call(envelope: Envelope) -> bool:
-    if envelope.method != "tools/call" or not isinstance(envelope.params, dict):
-        return False
-    name = envelope.params.get("name")
-    tool = registry.get(name) if isinstance(name, str) else None
-    return tool is not None and not tool.read_only
-
-
-def _dispatch(
-    request: HttpRequest, envelope: Envelope, principal: Principal, switches: features.Switches,
-    *, write: bool, rid: str, ip: str | None, started: float,
-) -> HttpResponse:
     version_header = (request.headers.get("MCP-Protocol-Version") or "").strip() or None
+    modern = version_header is not None and version_header not in p.LEGACY_HEADER_VERSIONS
+    rpc_id = None
     try:
-        if version_header is None or version_header in p.LEGACY_HEADER_VERSIONS:
-            version = version_header or p.LEGACY_DEFAULT_VERSION
-            done = dispatch_legacy(principal, envelope.method, envelope.params, version, request_id=rid,
-                                   ai_summary_enabled=switches.ai_summary_enabled)
-            modern = False
-        else:
-            version = check_modern_request(request, envelope, version_header)
-            done = dispatch_modern(principal, envelope.method, envelope.params, version, request_id=rid,
-                                   ai_summary_enabled=switches.ai_summary_enabled)
-            modern = True
+        envelope = parse_envelope(body)
+        if envelope.is_notification_or_response:
+            return HttpResponse(status=202)
+        rpc_id = envelope.id
+        version = check_modern_request(request, envelope, version_header) if modern else (
+            version_header or p.LEGACY_DEFAULT_VERSION)
+
+        def record(report: CallReport, http_status: int) -> None:
+            record_call(request, report, principal=principal, http_status=http_status, protocol_version=version,
+                        required=row_required(write=report.writes), rid=rid, ip=ip, started=started)
+
+        call = Call(principal=principal, params=envelope.params, version=version, modern=modern, request_id=rid,
+                    ai_summary_enabled=switches.ai_summary_enabled, record=record)
+        return json_response({"jsonrpc": "2.0", "id": rpc_id, "result": dispatch(call, envelope.method)})
     except p.JsonRpcError as exc:
-        status = exc.http_status
-        if status == 200 and version_header not in (None, *p.LEGACY_HEADER_VERSIONS):
-            status = p.MODERN_ERROR_STATUS.get(exc.code, 200)
-        return error_response(exc.code, exc.message, status, rpc_id=envelope.id, data=exc.data)
-
-    return _answer(request, done, envelope, principal, version, modern, write=write, rid=rid, ip=ip, started=started)
-
-
-def _answer(
-    request: HttpRequest, done: Dispatched, envelope: Envelope, principal: Principal, version: str, modern: bool,
-    *, write: bool, rid: str, ip: str | None, started: float,
-) -> HttpResponse:
-    if done.error is not None:
-        status = p.MODERN_ERROR_STATUS.get(done.error.code, 200) if modern else 200
-        response = error_response(done.error.code, done.error.message, status, rpc_id=envelope.id)
-    else:
-        response = json_response({"jsonrpc": "2.0", "id": envelope.id, "result": done.result})
-    if done.call is not None:
-        record_call(request, done.call, principal=principal, http_status=response.status_code,
-                    protocol_version=version, required=row_required(write=write), rid=rid, ip=ip, started=started)
-    return response
+        return error_response(exc.code, exc.message, http_status(exc, modern=modern), rpc_id=rpc_id, data=exc.data)
+    except AuditUnavailable as exc:
+        return error_response(p.INTERNAL_ERROR, exc.message, 503, rpc_id=rpc_id, headers={"Retry-After": "2"})
 
 
 def _refuse_authentication(
@@ -235,6 +181,3 @@ def _refuse_authentication(
     record_refusal(request, body, principal=None, key_public_id=exc.key_public_id or "", outcome=outcome,
                    error=message, http_status=status, rid=rid, ip=ip, started=started)
     return error_response(p.INVALID_REQUEST, message, status, headers=headers)
-
-
-__all__ = ["mcp_endpoint", "peek_tool_call"]

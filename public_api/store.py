@@ -11,12 +11,12 @@ from typing import Any
 
 from django.db.models import Q
 
-from accounts.principal import TenantScope
 from cases.backend import case_sql
 from cases.backend.embedded import EmbeddedBackend
 from cases.backend.queries import assignable_users, scoped_alerts, visible_case
 from cases.backend.serializers import case_record
 from cases.models import Alert
+from tenants.scope import TenantScope
 
 from .params import CaseListParams
 

@@ -12,8 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.keys import API_KEY_PREFIX, PUBLIC_ID_LENGTH
-from accounts.models import TenantAccess
-from cases.models import Tenant
+from tenants.models import Tenant, TenantAccess
 
 
 def make_tenant(name: str) -> Tenant:

@@ -235,7 +235,8 @@ def ensure_upstream_gateway_key() -> None:
     from django.contrib.auth import get_user_model
 
     from accounts.keys import key_digest, parse_public_id
-    from accounts.models import ApiKey, TenantAccess
+    from accounts.models import ApiKey
+    from tenants.models import TenantAccess
 
     key = upstream_gateway_key()
     public_id = parse_public_id(key)

@@ -19,9 +19,17 @@ from django.contrib.auth import get_user_model
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.models import TenantAccess
-from accounts.principal import TenantScope
-from cases.models import Activity, Alert, Case, CaseTag, Comment, Observable, ScoreHistory, Tenant
+from cases.models import (
+    Activity,
+    Alert,
+    Case,
+    CaseTag,
+    Comment,
+    Observable,
+    ScoreHistory,
+)
+from tenants.models import Tenant, TenantAccess
+from tenants.scope import TenantScope
 
 _seq = itertools.count(1)
 

@@ -8,9 +8,15 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.authentication import AuthenticationFailed, authenticate_bearer
-from accounts.models import ApiKey, TenantAccess
+from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
-from tests.accounts_support import assert_secret_nowhere_in_database, make_tenant, make_user, secret_of
+from tenants.models import TenantAccess
+from tests.accounts_support import (
+    assert_secret_nowhere_in_database,
+    make_tenant,
+    make_user,
+    secret_of,
+)
 
 pytestmark = pytest.mark.django_db
 IP = "192.0.2.80"

@@ -26,8 +26,18 @@ from accounts.keys import (
 )
 from accounts.models import ApiKey, ApiKeyState
 from accounts.selectors import api_key_state_filter
-from accounts.services import api_key_create, api_key_revoke, api_key_rotate, api_key_touch_last_used
-from tests.accounts_support import assert_secret_nowhere_in_database, make_tenant, make_user, secret_of
+from accounts.services import (
+    api_key_create,
+    api_key_revoke,
+    api_key_rotate,
+    api_key_touch_last_used,
+)
+from tests.accounts_support import (
+    assert_secret_nowhere_in_database,
+    make_tenant,
+    make_user,
+    secret_of,
+)
 
 KEY_RE = re.compile(r"sk-stellar-[a-z0-9]{12}[A-Za-z0-9]{32}")
 

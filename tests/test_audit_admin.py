@@ -18,8 +18,8 @@ from accounts.services import api_key_create
 from audit import paginator as paginator_module
 from audit.models import Outcome, PublicApiAccess, Source
 from audit.recorder import AccessRecord, record_access
-from cases.models import Tenant
 from stellar_mcp_site.db_router import audit_database
+from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
 

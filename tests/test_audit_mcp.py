@@ -11,9 +11,9 @@ from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
 from audit.models import PublicApiAccess
 from features import switches as features
+from stellar_mcp_site.db_router import audit_database
 from tests.factories import make_alert, make_case, make_tenant, make_user
 from tests.mcp_helpers import McpSession, RawMcp
-from stellar_mcp_site.db_router import audit_database
 
 ENDPOINTS = {
     "get_access_token": "POST /connect/api/v1/access_token",

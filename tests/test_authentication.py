@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from accounts.authentication import AuthenticationFailed, authenticate_bearer
 from accounts.keys import digest_matches, key_digest, parse_public_id
-from accounts.models import ApiKey, TenantAccess
-from accounts.principal import TenantScope
+from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke, api_key_rotate
 from accounts.tokens import access_token_issue
+from tenants.models import TenantAccess
+from tenants.scope import TenantScope
 from tests.accounts_support import make_tenant, make_user
 
 pytestmark = pytest.mark.django_db

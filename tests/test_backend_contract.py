@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from accounts.principal import TenantScope
 from accounts.services import api_key_create
 from cases.backend import CaseQuery, CaseUpdate, Conflict, InvalidArgument, NotFound
 from cases.backend.embedded import EmbeddedBackend
@@ -22,6 +21,7 @@ from cases.backend.serializers import to_ms
 from cases.backend.upstream import UpstreamBackend
 from cases.backend.upstream_client import UpstreamConfig, release
 from cases.models import Activity, Case
+from tenants.scope import TenantScope
 from tests.factories import (
     NO_TENANTS,
     ROOT_SCOPE,

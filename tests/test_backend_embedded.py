@@ -12,8 +12,14 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from cases.backend.base import CaseQuery, CaseUpdate, Conflict, InvalidArgument, NotFound
 from cases.backend import cursor as cursors
+from cases.backend.base import (
+    CaseQuery,
+    CaseUpdate,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+)
 from cases.backend.embedded import ALERT_CURSOR_SALT, CASE_CURSOR_SALT, EmbeddedBackend
 from cases.backend.tenant_counts import forget_tenant_case_counts
 from cases.models import Activity, Case, CaseTag

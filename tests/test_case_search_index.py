@@ -17,9 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases.backend import case_sql, text_matches
-from cases.backend.sql import CASES
 from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
+from cases.backend.sql import CASES
 from cases.models import Case, build_search_text
 from tests.conftest import ROOT
 from tests.factories import ROOT_SCOPE, make_case, make_tenant, make_user, scope_for

@@ -12,7 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from cases.demo_data import seed_demo
-from cases.models import Activity, Alert, Case, CaseTag, Tenant
+from cases.models import Activity, Alert, Case, CaseTag
+from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
 

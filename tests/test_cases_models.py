@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from cases.models import Alert, Case, CaseTag, Comment, Observable, Tenant
+from cases.models import Alert, Case, CaseTag, Comment, Observable
+from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
 

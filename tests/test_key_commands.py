@@ -20,7 +20,12 @@ from django.utils import timezone
 from accounts.authentication import AuthenticationFailed, authenticate_bearer
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke, api_key_rotate
-from tests.accounts_support import assert_secret_nowhere_in_database, make_tenant, make_user, secret_of
+from tests.accounts_support import (
+    assert_secret_nowhere_in_database,
+    make_tenant,
+    make_user,
+    secret_of,
+)
 from tests.conftest import ROOT, database_url_for
 
 IP = "192.0.2.44"

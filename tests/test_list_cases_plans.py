@@ -21,7 +21,7 @@ from cases.backend import case_sql
 from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
 from cases.models import SEVERITY_RANK, Case, CaseTag, build_search_text
-from stellar_mcp_site import planner_statistics
+from cases import planner_statistics
 from tests.factories import ROOT_SCOPE, make_tenant, make_user, scope_for
 
 backend = EmbeddedBackend()

@@ -1,10 +1,10 @@
-"""SQLite's planner statistics (stellar_mcp_site/planner_statistics.py): which tables count as stale,
+"""SQLite's planner statistics (cases/planner_statistics.py): which tables count as stale,
 that `migrate` and `refresh_statistics` analyze exactly those, and that PostgreSQL is left to autovacuum."""
 
 from __future__ import annotations
 
-import subprocess
 import sqlite3
+import subprocess
 import sys
 from io import StringIO
 
@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from stellar_mcp_site import planner_statistics
+from cases import planner_statistics
 from tests.conftest import ROOT
 
 sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite only: PostgreSQL's autovacuum analyzes")

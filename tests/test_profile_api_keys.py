@@ -11,7 +11,12 @@ from django.urls import reverse
 from accounts.authentication import AuthenticationFailed, authenticate_bearer
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
-from tests.accounts_support import assert_secret_nowhere_in_database, make_tenant, make_user, secret_of
+from tests.accounts_support import (
+    assert_secret_nowhere_in_database,
+    make_tenant,
+    make_user,
+    secret_of,
+)
 
 pytestmark = pytest.mark.django_db
 IP = "192.0.2.90"
@@ -156,7 +161,7 @@ def test_revoke_needs_post_and_reports_an_already_revoked_key(alice_client, alic
 
 
 def test_an_analyst_who_is_not_staff_logs_in_and_reaches_the_page(client, django_user_model):
-    from accounts.models import TenantAccess
+    from tenants.models import TenantAccess
     from tests.factories import make_tenant
 
     analyst = django_user_model.objects.create_user("plain-analyst", password="s3cret-pass-word")

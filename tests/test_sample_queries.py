@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from accounts.models import TenantAccess
 from accounts.services import api_key_create
-from cases.models import Case, Tenant
+from cases.models import Case
+from tenants.models import Tenant, TenantAccess
 from tests.mcp_helpers import McpSession
 
 DAY_MS = 24 * 3600 * 1000

@@ -40,13 +40,14 @@ from django.urls import reverse
 from accounts.authentication import authenticate_bearer
 from accounts.exceptions import ApiKeyError
 from accounts.models import ApiKey
-from accounts.principal import TenantScope
 from accounts.services import api_key_create, api_key_rotate
 from audit.models import PublicApiAccess
-from cases.models import Activity, Case, Tenant
+from cases.models import Activity, Case
 from features import switches
 from mcp_gateway.sanitize import neutralise
 from stellar_mcp_site.request_meta import client_ip
+from tenants.models import Tenant
+from tenants.scope import TenantScope
 from tests.conftest import ROOT
 from tests.factories import make_alert, make_case, make_comment, make_tenant, make_user
 from tests.mcp_helpers import McpSession, RawMcp

@@ -16,9 +16,18 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
-from accounts.models import TenantAccess
 from cases.demo_data import catalog, mitre, plan_alert_counts, seed_demo
-from cases.models import Activity, Alert, Case, CaseTag, Comment, Observable, ObservableType, ScoreHistory, Tenant
+from cases.models import (
+    Activity,
+    Alert,
+    Case,
+    CaseTag,
+    Comment,
+    Observable,
+    ObservableType,
+    ScoreHistory,
+)
+from tenants.models import Tenant, TenantAccess
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -9,7 +9,6 @@ import os
 import pytest
 from django.db import connection, transaction
 
-
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="the writers' lock is SQLite's")
 
 

@@ -23,13 +23,19 @@ import pytest
 
 from accounts.keys import generate_key, key_digest, parse_public_id
 from accounts.models import ApiKey
-from accounts.principal import TenantScope
 from accounts.services import api_key_create, api_key_revoke
 from accounts.tokens import access_token_encode
 from audit.models import PublicApiAccess
 from cases.backend import CaseQuery, NotFound, UpstreamUnavailable
 from cases.backend.upstream import UpstreamBackend
-from cases.backend.upstream_client import Token, UpstreamConfig, client_for, release, tokens
+from cases.backend.upstream_client import (
+    Token,
+    UpstreamConfig,
+    client_for,
+    release,
+    tokens,
+)
+from tenants.scope import TenantScope
 from tests.conftest import PUBLIC_API_ENV, LiveServer, free_port
 from tests.factories import ROOT_SCOPE, make_case, make_tenant, make_user
 from tests.mcp_helpers import McpSession, error_text

@@ -20,8 +20,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from accounts.principal import TenantScope
 from cases.models import CaseStatus, Severity
+from tenants.scope import TenantScope
 
 
 class BackendError(Exception):

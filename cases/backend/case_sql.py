@@ -13,7 +13,7 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
-from accounts.principal import TenantScope
+from tenants.scope import TenantScope
 
 from .base import CaseQuery
 from .serializers import from_ms

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.principal import TenantScope
 from cases.models import Activity, Case, CaseStatus, CaseTag, Resolution, Severity
+from tenants.scope import TenantScope
 
 from .base import CaseUpdate, Conflict, InvalidArgument, check_choices, shown
 from .queries import assignable_users, case_not_found, visible_case

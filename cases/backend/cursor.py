@@ -21,8 +21,8 @@ from typing import Any
 
 import orjson
 
-from accounts.keys import signing_key
-from accounts.principal import TenantScope
+from stellar_mcp_site.signing import signing_key
+from tenants.scope import TenantScope
 
 from .base import InvalidArgument
 

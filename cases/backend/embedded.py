@@ -14,9 +14,9 @@ from typing import Any
 
 from django.db.models import Q
 
-from accounts.models import TenantAccess
-from accounts.principal import TenantScope
 from cases.models import OPEN_STATUSES, Severity
+from tenants.models import TenantAccess
+from tenants.scope import TenantScope
 
 from . import case_sql
 from . import cursor as cursors
@@ -32,28 +32,6 @@ from .base import (
 )
 from .case_update import update_case
 from .queries import case_not_found, memoized_case_lookups, scoped_alerts, visible_case
-from .sql import (
-    ACTIVITIES,
-    ALERTS,
-    COMMENTS,
-    OBSERVABLES,
-    CASES,
-    SCORES,
-    TENANTS,
-    Row,
-    USERS,
-    Where,
-    placeholders,
-    db_datetime,
-    db_json,
-    fetch,
-    fetch_value,
-    param_datetime,
-    qn,
-    rows_as_dicts,
-    table,
-)
-from .tenant_counts import tenant_case_counts
 from .serializers import (
     alert_item,
     case_item,
@@ -64,7 +42,28 @@ from .serializers import (
     to_ms,
     to_us,
 )
-
+from .sql import (
+    ACTIVITIES,
+    ALERTS,
+    CASES,
+    COMMENTS,
+    OBSERVABLES,
+    SCORES,
+    TENANTS,
+    USERS,
+    Row,
+    Where,
+    db_datetime,
+    db_json,
+    fetch,
+    fetch_value,
+    param_datetime,
+    placeholders,
+    qn,
+    rows_as_dicts,
+    table,
+)
+from .tenant_counts import tenant_case_counts
 
 # sort name -> (model field, cursor value type)
 SORTS: dict[str, tuple[str, type | tuple[type, ...]]] = {

@@ -16,9 +16,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from accounts.models import TenantAccess
-from accounts.principal import TenantScope
-from cases.models import Alert, Case, Tenant
+from cases.models import Alert, Case
+from tenants.models import Tenant, TenantAccess
+from tenants.scope import TenantScope
 
 from .base import NotFound, shown
 

@@ -20,7 +20,16 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Model
 
-from cases.models import Activity, Alert, Case, CaseTag, Comment, Observable, ScoreHistory, Tenant
+from cases.models import (
+    Activity,
+    Alert,
+    Case,
+    CaseTag,
+    Comment,
+    Observable,
+    ScoreHistory,
+)
+from tenants.models import Tenant
 
 Row = dict[str, Any]
 

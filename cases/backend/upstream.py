@@ -27,8 +27,8 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import quote
 
-from accounts.principal import TenantScope
 from cases.models import OPEN_STATUSES, CaseStatus, Severity
+from tenants.scope import TenantScope
 
 from . import cursor as cursors
 from .base import (

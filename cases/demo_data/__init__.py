@@ -29,9 +29,17 @@ from django.db import connection, models, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from accounts.models import TenantAccess
-from cases.models import Activity, Alert, Case, CaseTag, Comment, Observable, ScoreHistory, Tenant
-from stellar_mcp_site import planner_statistics
+from cases.models import (
+    Activity,
+    Alert,
+    Case,
+    CaseTag,
+    Comment,
+    Observable,
+    ScoreHistory,
+)
+from cases import planner_statistics
+from tenants.models import Tenant, TenantAccess
 
 from . import catalog
 from .generator import CaseFactory, make_tenant

@@ -12,14 +12,27 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 
 from cases.backend.serializers import user_display_name
-from cases.models import Case, Tenant
+from cases.models import Case
+from tenants.models import Tenant
 
 from . import catalog as c
 from . import mitre as m
 from .alerts import build_alerts
 from .records import (
-    DAY, HOUR, MINUTE, ActivityRow, AlertRow, CaseBundle, CaseTagRow, CommentRow, ObservableRow, ScoreHistoryRow,
-    TenantProfile, dt, hex_id, iso,
+    DAY,
+    HOUR,
+    MINUTE,
+    ActivityRow,
+    AlertRow,
+    CaseBundle,
+    CaseTagRow,
+    CommentRow,
+    ObservableRow,
+    ScoreHistoryRow,
+    TenantProfile,
+    dt,
+    hex_id,
+    iso,
 )
 
 SEVERITIES = ("Critical", "High", "Medium", "Low")

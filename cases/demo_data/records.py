@@ -10,7 +10,8 @@ from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractUser
 
-from cases.models import Case, Tenant
+from cases.models import Case
+from tenants.models import Tenant
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE

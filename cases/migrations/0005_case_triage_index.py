@@ -8,7 +8,7 @@
   ("assigned to me", last 24 hours) are a range of the index rather than every case of the range.
 
 `migrate` then refreshes SQLite's planner statistics, which it needs to use them well
-(stellar_mcp_site/planner_statistics.py). The operations keep the table, so the FTS5 triggers of 0004 stay.
+(cases/planner_statistics.py). The operations keep the table, so the FTS5 triggers of 0004 stay.
 """
 
 from django.conf import settings

@@ -7,7 +7,7 @@ of 15,000 cases. With the status, severity, score, ticket id, modification time 
 index, the page is chosen from the index alone and only its rows are read (case_sql.select_cases).
 
 The operations keep the table, so the FTS5 triggers of 0004 stay; `migrate` then refreshes SQLite's
-planner statistics (stellar_mcp_site/planner_statistics.py).
+planner statistics (cases/planner_statistics.py).
 """
 
 

@@ -2,11 +2,8 @@
 
 On SQLite the log lives in a file of its own (settings.py, stellar_mcp_site/db_router.py). Without
 this, every install, upgrade and deployment script would need a second `migrate --database audit`,
-and forgetting it leaves the log without its table: every call's audit row would fail to write.
+and forgetting it leaves the log without its table: every call would be refused for want of its row.
 `--database` still migrates just the one database (the test runner uses it for each in turn).
-
-After migrating a SQLite database it refreshes the query planner's statistics where they are missing
-or out of date (stellar_mcp_site/planner_statistics.py): every install and upgrade runs `migrate`.
 """
 
 from __future__ import annotations
@@ -15,9 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.commands.migrate import Command as MigrateCommand
-from django.db import connections
-
-from stellar_mcp_site import planner_statistics
 
 
 class Command(MigrateCommand):
@@ -34,6 +28,3 @@ class Command(MigrateCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         for alias in [options["database"]] if options["database"] is not None else list(settings.DATABASES):
             super().handle(*args, **{**options, "database": alias})
-            analyzed = planner_statistics.refresh(connections[alias])
-            if analyzed and options["verbosity"] >= 1:
-                self.stdout.write(f"Refreshed the query planner's statistics of {', '.join(analyzed)} ({alias}).")

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
-from stellar_mcp_site import planner_statistics
+from cases import planner_statistics
 
 
 class Command(BaseCommand):
