@@ -9,7 +9,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cases.backend import CaseQuery, CaseUpdate, InvalidArgument
-from cases.backend import cursor as cursors
 from cases.models import OPEN_STATUSES, CaseStatus, Resolution, Severity
 
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
@@ -26,7 +25,6 @@ UNASSIGNED_WORDS = {"none", "unassigned", "nobody", "null"}
 # ---------------------------------------------------------------------------------------------
 
 _RANGE_PAIRS = (("created_at_from", "created_at_to"), ("modified_at_from", "modified_at_to"))
-_CURSOR_SALT = "mcp.listCases.cursor"
 
 EpochMs = Field(default=None, ge=0, le=32503680000000, description="UTC epoch milliseconds.")
 
@@ -101,29 +99,39 @@ def _iso(ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_BAD_CURSOR = "cursor is invalid or belongs to a different query: repeat the query without cursor to start again."
+
+
+def _read_cursor(cursor: str) -> tuple[str, list[int] | None]:
+    """The backend's cursor and the default window it pages through (None: the query gave a range).
+
+    The window travels in the clear before the backend's cursor, which is signed and bound to the whole
+    query, the window's bounds included: a window changed in transit no longer matches its cursor."""
+    parts = cursor.split("~")
+    if len(parts) == 1:
+        return cursor, None
+    if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
+        return parts[2], [int(parts[0]), int(parts[1])]
+    raise ToolError(_BAD_CURSOR)
+
+
 def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
     explicit_range = args.created_at_from is not None or args.modified_at_from is not None
-    backend_cursor, window = None, None
-    if args.cursor:
-        try:
-            saved = cursors.unsign(_CURSOR_SALT, args.cursor)
-            backend_cursor, window = saved["b"], saved["w"]
-        except (KeyError, TypeError, ValueError):
-            raise ToolError(
-                "cursor is invalid or belongs to a different query: repeat the query without cursor to start again."
-            ) from None
+    backend_cursor, window = _read_cursor(args.cursor) if args.cursor else (None, None)
     created_from, created_to = args.created_at_from, args.created_at_to
     default_window = None
     if not explicit_range:
         # The default window is fixed when the first page is asked for and travels in the cursor,
         # so every page of one listing covers the same 24 hours.
         if window is None:
+            if backend_cursor is not None:
+                raise ToolError(_BAD_CURSOR)
             now = int(time.time() * 1000)
             window = [now - DAY_MS, now]
         created_from, created_to = window
         default_window = {"created_at_from": created_from, "created_at_to": created_to, "default": "last 24 hours"}
     elif window is not None:
-        raise ToolError("cursor is invalid or belongs to a different query: repeat the query without cursor to start again.")
+        raise ToolError(_BAD_CURSOR)
 
     assignee, unassigned = args.assignee, False
     if assignee:
@@ -155,9 +163,9 @@ def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
         page = backend().list_cases(ctx.principal.tenants, query)
     except InvalidArgument as exc:
         raise ToolError(exc.message) from None
-    next_cursor = None
-    if page.next_cursor:
-        next_cursor = cursors.sign(_CURSOR_SALT, {"b": page.next_cursor, "w": None if explicit_range else window})
+    next_cursor = page.next_cursor
+    if next_cursor and not explicit_range:
+        next_cursor = f"{window[0]}~{window[1]}~{next_cursor}"
     for case in page.items:
         ctx.tenant_ids.add(case["cust_id"])
 
