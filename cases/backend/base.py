@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from cases.models import CaseStatus, Severity
+from cases.models import CaseStatus, Resolution, Severity
 from tenants.scope import TenantScope
 
 
@@ -61,6 +61,8 @@ MAX_SEARCH_TERMS = 10
 MAX_TAG_FILTERS = 50
 MAX_TAG_CHARS = 100
 MAX_ASSIGNEE_CHARS = 254
+MAX_RESOLUTION_NOTE = 10_000
+ASSIGNEE_HINT = "use getCaseDetail with include=assignees to list the users who may be assigned"
 MAX_EPOCH_MS = 32_503_680_000_000  # 3000-01-01T00:00:00Z
 MAX_TICKET_ID = 2**31 - 1  # a 32-bit integer column on PostgreSQL
 SORTS = ("created_at", "modified_at", "score", "ticket_id", "severity")
@@ -148,6 +150,53 @@ class CaseUpdate:
     resolution: str | None = None
     resolution_note: str | None = None
     expected_version: int | None = None
+
+
+def _clean_tags(name: str, tags: tuple[str, ...]) -> list[str]:
+    cleaned: list[str] = []
+    for raw in tags:
+        if not isinstance(raw, str):
+            raise InvalidArgument(f"{name} must hold strings only.")
+        tag = raw.strip()
+        if not tag:
+            raise InvalidArgument(f"{name} contains an empty tag: remove it.")
+        if len(tag) > MAX_TAG_CHARS:
+            raise InvalidArgument(f"{name}: tag {shown(tag)!r} is longer than {MAX_TAG_CHARS} characters: shorten it.")
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAG_FILTERS:
+        raise InvalidArgument(f"{name} has more than {MAX_TAG_FILTERS} tags: change at most {MAX_TAG_FILTERS} at once.")
+    return cleaned
+
+
+def check_case_update(update: CaseUpdate) -> tuple[list[str], list[str]]:
+    """The update's tags to add and to delete, cleaned; InvalidArgument naming the first value out of
+    bounds. Every backend checks with this before it reads the case."""
+    for name, value, allowed in (
+        ("status", update.status, CaseStatus.values),
+        ("severity", update.severity, Severity.values),
+        ("resolution", update.resolution, Resolution.values),
+    ):
+        if value is not None:
+            check_choices(name, [value], allowed)
+    if update.assignee is not None and update.unassign:
+        raise InvalidArgument("assignee and unassign were both given: give a username or email, or unassign, not both.")
+    if update.assignee is not None and not update.assignee.strip():
+        raise InvalidArgument(f"assignee is empty: give a username or email ({ASSIGNEE_HINT}), or unassign.")
+    if update.resolution_note is not None and len(update.resolution_note) > MAX_RESOLUTION_NOTE:
+        raise InvalidArgument(f"resolution_note is longer than {MAX_RESOLUTION_NOTE} characters: shorten it.")
+    if update.expected_version is not None and (
+        isinstance(update.expected_version, bool)
+        or not isinstance(update.expected_version, int)
+        or update.expected_version < 1
+    ):
+        raise InvalidArgument("expected_version must be a positive integer (the case's `version`).")
+    tags_add = _clean_tags("tags.add", update.tags_add)
+    tags_delete = _clean_tags("tags.delete", update.tags_delete)
+    both = [t for t in tags_add if t in tags_delete]
+    if both:
+        raise InvalidArgument(f"tag {shown(both[0])!r} is in both tags.add and tags.delete: keep it in one of them.")
+    return tags_add, tags_delete
 
 
 @dataclass

@@ -14,61 +14,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from cases.models import Activity, Case, CaseStatus, CaseTag, Resolution, Severity
+from cases.models import Activity, Case, CaseStatus, CaseTag
 from tenants.scope import TenantScope
 
-from .base import CaseUpdate, Conflict, InvalidArgument, check_choices, shown
+from .base import ASSIGNEE_HINT, CaseUpdate, Conflict, InvalidArgument, check_case_update, shown
 from .queries import assignable_users, case_not_found, visible_case
 from .serializers import CASE_RECORD_FIELDS, case_record, user_display_name
 from .tenant_counts import forget_tenant_case_counts
 
-MAX_TAG_LENGTH = 100
-MAX_RESOLUTION_NOTE = 10_000
 CLOSED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CANCELLED)
-ASSIGNEE_HINT = "use getCaseDetail with include=assignees to list the users who may be assigned"
-
-
-def _clean_tags(name: str, tags: tuple[str, ...]) -> list[str]:
-    cleaned: list[str] = []
-    for raw in tags:
-        if not isinstance(raw, str):
-            raise InvalidArgument(f"{name} must hold strings only.")
-        tag = raw.strip()
-        if not tag:
-            raise InvalidArgument(f"{name} contains an empty tag: remove it.")
-        if len(tag) > MAX_TAG_LENGTH:
-            raise InvalidArgument(f"{name}: tag {shown(tag)!r} is longer than {MAX_TAG_LENGTH} characters: shorten it.")
-        if tag not in cleaned:
-            cleaned.append(tag)
-    return cleaned
-
-
-def _validate_values(update: CaseUpdate) -> tuple[list[str], list[str]]:
-    for name, value, allowed in (
-        ("status", update.status, CaseStatus.values),
-        ("severity", update.severity, Severity.values),
-        ("resolution", update.resolution, Resolution.values),
-    ):
-        if value is not None:
-            check_choices(name, [value], allowed)
-    if update.assignee is not None and update.unassign:
-        raise InvalidArgument("assignee and unassign were both given: give a username or email, or unassign, not both.")
-    if update.assignee is not None and not update.assignee.strip():
-        raise InvalidArgument(f"assignee is empty: give a username or email ({ASSIGNEE_HINT}), or unassign.")
-    if update.resolution_note is not None and len(update.resolution_note) > MAX_RESOLUTION_NOTE:
-        raise InvalidArgument(f"resolution_note is longer than {MAX_RESOLUTION_NOTE} characters: shorten it.")
-    if update.expected_version is not None and (
-        isinstance(update.expected_version, bool)
-        or not isinstance(update.expected_version, int)
-        or update.expected_version < 1
-    ):
-        raise InvalidArgument("expected_version must be a positive integer (the case's `version`).")
-    tags_add = _clean_tags("tags.add", update.tags_add)
-    tags_delete = _clean_tags("tags.delete", update.tags_delete)
-    both = [t for t in tags_add if t in tags_delete]
-    if both:
-        raise InvalidArgument(f"tag {shown(both[0])!r} is in both tags.add and tags.delete: keep it in one of them.")
-    return tags_add, tags_delete
 
 
 def _resolve_assignee(tenant_pk: int, wanted: str) -> Any:
@@ -95,7 +49,7 @@ def _tags_text(tags: list[str]) -> str:
 
 def update_case(scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
     """See CaseBackend.update_case."""
-    tags_add, tags_delete = _validate_values(update)
+    tags_add, tags_delete = check_case_update(update)
     case_pk, tenant_pk, status_before = visible_case(scope, case_id, "status")
     new_assignee = _resolve_assignee(tenant_pk, update.assignee) if update.assignee is not None else None
     if update.resolution is not None and (update.status or status_before) != CaseStatus.RESOLVED:

@@ -40,10 +40,10 @@ from .base import (
     Page,
     UpstreamUnavailable,
     check_case_query,
+    check_case_update,
     check_limit,
     shown,
 )
-from .case_update import _validate_values
 from .queries import case_not_found
 from .upstream_client import UpstreamClient, UpstreamConfig, UpstreamRefusal, client_for
 from .upstream_mapping import (
@@ -349,7 +349,7 @@ class UpstreamBackend:
         return [{k: u.get(k) for k in keys} for u in users if isinstance(u, dict)] if isinstance(users, list) else []
 
     def update_case(self, scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
-        tags_add, tags_delete = _validate_values(update)
+        tags_add, tags_delete = check_case_update(update)
         before = self._fetch_case(case_id)
         if not scope.allows(before.get("cust_id") or ""):
             raise case_not_found(case_id)
