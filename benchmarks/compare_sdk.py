@@ -19,7 +19,7 @@ run for --seconds at each of --clients (default 1, 8, 32), on the 2025-11-25 wir
 legacy,modern adds the 2026-07-28 one). For listTenant, listCases (default 24-hour window) and
 getCaseDetail (all sections) it prints throughput, p50 and p99 for both servers, the CPU time the
 server's processes spent per call (the clients share the machine, so this is the cost that does not
-depend on them), the ratio ours/SDK and ours/ceiling, then checks the goal of issue 8 (at 8 clients ours >= 1.5x the SDK, 2x on
+depend on them), the ratio ours/SDK and ours/ceiling, then checks the goal (at 8 clients ours >= 1.5x the SDK's throughput, 2x on
 listTenant).
 
 Then it breaks our per-call overhead (everything but the backend call) down, measured in this process
@@ -223,7 +223,7 @@ def run_comparison(args, servers: dict[str, Server], plan: dict[str, dict], key:
                     if r.first_error:
                         print(f"    {name} first error: {r.first_error[:300]}")
         if 8 in clients_list:
-            print("\ngoal (issue 8): at 8 clients ours >= 1.5x the SDK's throughput, 2x on listTenant")
+            print("\ngoal: at 8 clients ours >= 1.5x the SDK's throughput, 2x on listTenant")
             for tool in args.tools.split(","):
                 ratio = results[(wire, "ours", tool, 8)].rps / results[(wire, "sdk", tool, 8)].rps
                 verdict = "met" if ratio >= GOAL[tool] else "NOT met"

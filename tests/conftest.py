@@ -192,7 +192,7 @@ def live_url(gunicorn_server: LiveServer, transactional_db) -> str:
     return gunicorn_server.url
 
 
-# --- Issue 7: a second live instance serving the Stellar-compatible Public API ----------------------
+# --- a second live instance serving the Stellar-compatible Public API ---------------------------------
 # gthread workers keep HTTP connections alive (sync workers close every one), so the upstream client's
 # connection pooling meets the behaviour of a real platform.
 PUBLIC_API_ENV = {"STELLAR_BACKEND": "embedded", "GUNICORN_CMD_ARGS": "--worker-class gthread --threads 4"}

@@ -218,8 +218,8 @@ def test_default_page_stays_small(world, mcp):
                   tags=["powershell", "T1059"], created_at=world["now"] - timedelta(minutes=i))
     result = mcp.ok("listCases")
     assert len(result["cases"]) == 20
-    # DESIGN.md budgets ~8 KB; the fields issue 5 requires for each case (ISO twins, cust_id and
-    # tenant_name included) come to ~450 bytes, so a full default page of 20 is just under 10 KB.
+    # A default page aims at ~8 KB; the fields each case carries (ISO twins, cust_id and tenant_name
+    # included) come to ~450 bytes, so a full default page of 20 is just under 10 KB.
     assert len(json.dumps(result, separators=(",", ":"))) < 10 * 1024
 
 
