@@ -7,11 +7,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from cases.backend import get_backend as _get_backend
+from cases.models import CaseStatus, Resolution, Severity
 
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 # Epoch values below this are almost certainly seconds, not milliseconds (it is March 1973 in ms).
 MIN_EPOCH_MS = 100_000_000_000
+
+STATUSES = list(CaseStatus.values)
+SEVERITIES = list(Severity.values)
+RESOLUTIONS = list(Resolution.values)
+UNASSIGNED_WORDS = {"none", "unassigned", "nobody", "null"}
 
 
 def backend():
