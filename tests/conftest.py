@@ -24,7 +24,7 @@ for noisy in ("httpx", "httpx2", "hypothesis"):
     logging.getLogger(noisy).setLevel(logging.WARNING)
 
 # listTenant's counts are cached for seconds in production; tests create cases and count at once.
-# The cache itself is tested with the setting overridden (test_backend_embedded.py). The environment
+# The cache itself is tested with the setting overridden (test_backend_embedded_reads.py). The environment
 # variable reaches the gunicorn servers; settings were loaded before this file.
 os.environ.setdefault("TENANT_COUNTS_CACHE_SECONDS", "0")
 settings.TENANT_COUNTS_CACHE_SECONDS = int(os.environ["TENANT_COUNTS_CACHE_SECONDS"])
@@ -164,6 +164,14 @@ def gunicorn_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
         server = LiveServer({"MCP_CALLS_PER_MINUTE": "0", "MCP_WRITE_CALLS_PER_MINUTE": "0"})
     yield server
     server.stop()
+
+
+@pytest.fixture(name="w")
+def embedded_world():
+    """The rows the embedded backend's tests share (tests/embedded_world.py)."""
+    from tests.embedded_world import World
+
+    return World()
 
 
 @pytest.fixture
