@@ -175,6 +175,39 @@ def embedded_world():
 
 
 @pytest.fixture
+def root_key(transactional_db):
+    """A root key of a gateway, over one tenant with one case (the upstream client's tests)."""
+    from django.core.cache import cache
+
+    from accounts.services import api_key_create
+    from tests.factories import make_case, make_tenant, make_user
+
+    cache.clear()
+    make_case(make_tenant("Acme"), name="Phishing wave")
+    root = make_user("root", root=True, email="root@corp.test")
+    return api_key_create(user=root, name="gateway")[1]
+
+
+@pytest.fixture
+def configs():
+    """Builds upstream configurations and closes their pooled clients afterwards."""
+    from cases.backend.upstream_client import UpstreamConfig, release
+
+    made: list[UpstreamConfig] = []
+
+    def make(url: str, key: str, **options) -> UpstreamConfig:
+        options.setdefault("timeout", 5)
+        options.setdefault("max_retries", 2)
+        config = UpstreamConfig(url=url, api_key=key, **options)
+        made.append(config)
+        return config
+
+    yield make
+    for config in made:
+        release(config)
+
+
+@pytest.fixture
 def start_server(transactional_db, django_db_blocker) -> Iterator:
     """`start_server(SETTING="value", ...)`: a gunicorn server of its own with those settings, for one test."""
     servers: list[LiveServer] = []
