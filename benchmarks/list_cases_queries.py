@@ -72,7 +72,7 @@ def queries(tenant_cust_id: str, newest_ms: int) -> dict[str, tuple[object, bool
         "created_at desc (default sort)": CaseQuery(),
         "created_at desc, last 24 h": CaseQuery(**day),
         "severity desc": CaseQuery(sort="severity"),
-        "severity desc, one tenant": CaseQuery(sort="severity", cust_id=tenant_cust_id),
+        "severity desc, one tenant": CaseQuery(sort="severity", tenants=(tenant_cust_id,)),
         "severity desc, open": CaseQuery(sort="severity", statuses=open_statuses),
         "score desc": CaseQuery(sort="score"),
         "ticket_id asc": CaseQuery(sort="ticket_id", order="asc"),

@@ -13,7 +13,7 @@ name), `search` (alias `q`: every word must appear in the name, tags, assignee, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import QueryDict
@@ -38,12 +38,7 @@ TRUE_WORDS = {"1", "true", "yes"}
 @dataclass
 class CaseListParams:
     query: CaseQuery
-    tenants: list[str] | None = None  # cust_ids to OR together; None: no tenant filter
-    ticket_id: int | None = None
-    # Bounds CaseQuery has no field for: the score's upper bound and the ticket_id range.
-    extra_ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     skip: int = 0
-    limit: int = DEFAULT_LIMIT
 
 
 def parse_int(name: str, raw: str, *, minimum: int = 0, maximum: int) -> int:
@@ -105,14 +100,9 @@ def parse_case_list(params: QueryDict) -> CaseListParams:
     score = ranges.pop("score", [None, None])
     ticket = ranges.pop("ticket_id", [None, None])
 
-    extra_ranges: dict[str, tuple[Any, Any]] = {}
-    if score[1] is not None:
-        extra_ranges["score"] = (None, score[1])
-    if ticket != [None, None]:
-        extra_ranges["ticket_id"] = (ticket[0], ticket[1])
-
     search = params.get("search") or params.get("q") or None
     query = CaseQuery(
+        tenants=tuple(dict.fromkeys(tenants)),
         statuses=tuple(comma_list(params.get("status"))),
         severities=tuple(comma_list(params.get("severity"))),
         assignee=params.get("assignee") or None,
@@ -125,15 +115,12 @@ def parse_case_list(params: QueryDict) -> CaseListParams:
         created_to=created[1],
         modified_from=modified[0],
         modified_to=modified[1],
+        ticket_id=parse_int("ticket_id", params["ticket_id"], maximum=MAX_TICKET_ID) if "ticket_id" in params else None,
+        ticket_from=ticket[0],
+        ticket_to=ticket[1],
+        max_score=score[1],
         sort=sort,
         order=order,
         limit=limit,
     )
-    return CaseListParams(
-        query=query,
-        tenants=list(dict.fromkeys(tenants)) or None,
-        ticket_id=parse_int("ticket_id", params["ticket_id"], maximum=MAX_TICKET_ID) if "ticket_id" in params else None,
-        extra_ranges=extra_ranges,
-        skip=skip,
-        limit=limit,
-    )
+    return CaseListParams(query=query, skip=skip)

@@ -1,5 +1,5 @@
-"""The reads the Public API needs beyond the backend interface: offset pages (the platform pages with
-skip/limit, the interface with keyset cursors) and Elasticsearch-style alert search.
+"""The reads the Public API needs beyond the backend interface: offset pages of full records (the platform
+pages with skip/limit, the interface with keyset cursors) and Elasticsearch-style alert search.
 
 They extend the embedded backend, so every filter, the tenant scope and the "not found" wording are
 the embedded backend's own: the REST API and the MCP tools cannot disagree about who sees what.
@@ -11,10 +11,8 @@ from typing import Any
 
 from django.db.models import Q
 
-from cases.backend import case_sql
 from cases.backend.embedded import EmbeddedBackend
 from cases.backend.queries import assignable_users, scoped_alerts, visible_case
-from cases.backend.serializers import case_record
 from cases.models import Alert
 from tenants.scope import TenantScope
 
@@ -47,26 +45,9 @@ _HIT_FIELDS = ("es_id", "index", "source", "tenant__cust_id", "case__stellar_id"
 
 class PublicApiStore(EmbeddedBackend):
     def case_page(self, scope: TenantScope, params: CaseListParams) -> tuple[list[dict[str, Any]], int]:
-        """One skip/limit page of full case records, in the order of the embedded backend, and the total."""
-        query = params.query
-        where = self._case_filters(scope, query)
-        if params.tenants is not None:
-            # The tenant filter narrows like a scope: the same condition.
-            case_sql.scope_filter(where, TenantScope(all_tenants=False, cust_ids=frozenset(params.tenants)))
-        if params.ticket_id is not None:
-            where.add("c.ticket_id = %s", params.ticket_id)
-        score_to = params.extra_ranges.get("score", (None, None))[1]
-        if score_to is not None:
-            where.add("c.score <= %s", score_to)
-        ticket_from, ticket_to = params.extra_ranges.get("ticket_id", (None, None))
-        if ticket_from is not None:
-            where.add("c.ticket_id >= %s", ticket_from)
-        if ticket_to is not None:
-            where.add("c.ticket_id <= %s", ticket_to)
-        order = case_sql.order_by(case_sql.SORT_COLUMNS[query.sort], query.order == "desc")
-        rows = case_sql.select_cases(where, order, limit=params.limit, offset=params.skip, record=True)
-        total = params.skip + len(rows) if rows and len(rows) < params.limit else case_sql.count_cases(where)
-        return [stellar_case(case_record(row)) for row in rows], total
+        """One skip/limit page of cases as the platform shows them, in listCases' order, and the total."""
+        records, total = self.case_records(scope, params.query, skip=params.skip)
+        return [stellar_case(record) for record in records], total
 
     def case_alert_hits(self, scope: TenantScope, case_id: str, *, skip: int, limit: int) -> tuple[list[dict], int]:
         """A page of a case's alerts, newest first (the order of list_case_alerts), and their number."""

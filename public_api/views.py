@@ -62,11 +62,11 @@ class CasesView(PublicApiView):
     def get(self, request: Request) -> Response:
         params = parse_case_list(request.query_params)
         scope = self.principal.tenants
-        for cust_id in params.tenants or ():
+        for cust_id in params.query.tenants:
             if not scope.allows(cust_id):
                 raise TenantMismatch()
         cases, total = store.case_page(scope, params)
-        self.audit_tenants.update(params.tenants or (c["cust_id"] for c in cases))
+        self.audit_tenants.update(params.query.tenants or (c["cust_id"] for c in cases))
         return data({"cases": cases, "total": total})
 
 

@@ -76,10 +76,10 @@ def test_search_matches_ticket_id(w: World) -> None:
 
 
 def test_cust_id_filter(w: World) -> None:
-    assert ids(backend.list_cases(ROOT_SCOPE, CaseQuery(cust_id=w.globex.cust_id))) == [w.g1.stellar_id]
+    assert ids(backend.list_cases(ROOT_SCOPE, CaseQuery(tenants=(w.globex.cust_id,)))) == [w.g1.stellar_id]
     # A tenant outside the scope gives the same empty answer as an unknown one.
-    assert backend.list_cases(w.acme_scope, CaseQuery(cust_id=w.globex.cust_id)).items == []
-    assert backend.list_cases(w.acme_scope, CaseQuery(cust_id="0" * 32)).items == []
+    assert backend.list_cases(w.acme_scope, CaseQuery(tenants=(w.globex.cust_id,))).items == []
+    assert backend.list_cases(w.acme_scope, CaseQuery(tenants=("0" * 32,))).items == []
 
 
 def test_created_range_is_inclusive_in_milliseconds(w: World) -> None:
@@ -303,7 +303,7 @@ def test_cursor_with_a_forged_but_signed_shape_is_refused(w: World) -> None:
         {"search": "phishing"},
         {"min_score": 1},
         {"created_from": 0, "created_to": 2**41},
-        {"cust_id": "0" * 32},
+        {"tenants": ("0" * 32,)},
         {"tags": ("phishing",)},
     ],
 )

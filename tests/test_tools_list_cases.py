@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import api_key_create
-from cases.backend import case_sql
+from cases.backend import sqlite_plan
 from cases.backend import cursor as cursors
 from cases.models import Case, build_search_text
 from tests.factories import make_case, make_tenant, make_user
@@ -227,7 +227,7 @@ def test_a_common_searchs_total_follows_an_update_in_every_worker(world, mcp):
     """Each worker keeps the count of a common text's matches between calls (cases/backend/text_matches.py
     on SQLite). An update made through the endpoint changes the total every worker gives next, each call
     on a new connection, so on any worker."""
-    now, n = world["now"], case_sql.COMMON_MATCHES
+    now, n = world["now"], sqlite_plan.COMMON_MATCHES
     Case.objects.bulk_create([
         Case(tenant=world["acme"], ticket_id=40_000 + i, name=f"Beacon to c2-host-{i}", created_at=now - HOUR,
              modified_at=now, search_text=build_search_text(40_000 + i, f"Beacon to c2-host-{i}", [], "", ""))

@@ -65,14 +65,15 @@ MAX_RESOLUTION_NOTE = 10_000
 ASSIGNEE_HINT = "use getCaseDetail with include=assignees to list the users who may be assigned"
 MAX_EPOCH_MS = 32_503_680_000_000  # 3000-01-01T00:00:00Z
 MAX_TICKET_ID = 2**31 - 1  # a 32-bit integer column on PostgreSQL
+MAX_TENANT_FILTERS = 100
 SORTS = ("created_at", "modified_at", "score", "ticket_id", "severity")
 
 
 @dataclass(frozen=True)
 class CaseQuery:
-    """Filters of `listCases`, already validated and normalised by the tool layer."""
+    """Filters of a case listing, already validated and normalised by the door it came through."""
 
-    cust_id: str | None = None
+    tenants: tuple[str, ...] = ()  # cust_ids, any of (listCases' cust_id; the Public API's tenantid list)
     statuses: tuple[str, ...] = ()
     severities: tuple[str, ...] = ()
     assignee: str | None = None  # username or email; see `unassigned`
@@ -85,6 +86,11 @@ class CaseQuery:
     created_to: int | None = None
     modified_from: int | None = None
     modified_to: int | None = None
+    # Filters of the Public API (FROM~/TO~ticket_id, ticket_id, TO~score).
+    ticket_id: int | None = None
+    ticket_from: int | None = None
+    ticket_to: int | None = None
+    max_score: float | None = None
     sort: str = "created_at"  # created_at | modified_at | score | ticket_id | severity
     order: str = "desc"  # asc | desc
     limit: int = 20
@@ -131,10 +137,18 @@ def check_case_query(query: CaseQuery) -> None:
         raise InvalidArgument(f"tags: give at most {MAX_TAG_FILTERS} tags of at most {MAX_TAG_CHARS} characters.")
     if query.assignee is not None and len(query.assignee) > MAX_ASSIGNEE_CHARS:
         raise InvalidArgument(f"assignee is longer than {MAX_ASSIGNEE_CHARS} characters: give a username or email.")
+    if len(query.tenants) > MAX_TENANT_FILTERS:
+        raise InvalidArgument(f"give at most {MAX_TENANT_FILTERS} tenants.")
     if query.min_score is not None and not (math.isfinite(query.min_score) and 0 <= query.min_score <= 100):
         raise InvalidArgument("min_score must be a number from 0 to 100.")
+    if query.max_score is not None and not math.isfinite(query.max_score):
+        raise InvalidArgument("the score's upper bound must be a finite number.")
     for name in ("created_from", "created_to", "modified_from", "modified_to"):
         check_epoch_ms(name, getattr(query, name))
+    for name in ("ticket_id", "ticket_from", "ticket_to"):
+        value = getattr(query, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TICKET_ID):
+            raise InvalidArgument(f"{name} must be an integer from 0 to {MAX_TICKET_ID}.")
 
 
 @dataclass(frozen=True)

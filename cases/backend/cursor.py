@@ -88,6 +88,6 @@ def case_query_binding(namespace: str, scope: TenantScope, query: Any) -> str:
     # A shallow copy: asdict() deep-copies every value and cost more than the rest of this function.
     filters = {f.name: getattr(query, f.name) for f in fields(query) if f.name not in ("limit", "cursor")}
     # Several values of one filter are ORed: their order does not change the rows.
-    for name in ("statuses", "severities", "tags"):
+    for name in ("tenants", "statuses", "severities", "tags"):
         filters[name] = sorted(set(filters[name]))
     return binding(namespace, filters, scope_key(scope))

@@ -20,6 +20,7 @@ from tenants.scope import TenantScope
 
 from . import case_sql
 from . import cursor as cursors
+from .sqlite_plan import plan_page
 from .base import (
     CaseQuery,
     CaseUpdate,
@@ -59,6 +60,7 @@ from .sql import (
     fetch_value,
     param_datetime,
     placeholders,
+    postgres,
     qn,
     rows_as_dicts,
     table,
@@ -136,35 +138,25 @@ ASSIGNABLE_USERS_SQL = (
 
 class EmbeddedBackend:
     # --- cases ---------------------------------------------------------------------------------
-    def _case_filters(self, scope: TenantScope, query: CaseQuery) -> case_sql.Where:
+    @staticmethod
+    def _plan(scope: TenantScope, query: CaseQuery) -> case_sql.Plan:
+        # SQLite needs help its planner cannot give (sqlite_plan.py); PostgreSQL's plans the query as written.
         check_case_query(query)
-        return case_sql.case_filters(scope, query)
+        return case_sql.Plan(case_sql.case_conditions(scope, query)) if postgres() else plan_page(scope, query)
 
     def list_cases(self, scope: TenantScope, query: CaseQuery) -> Page:
-        check_case_query(query)
+        plan = self._plan(scope, query)
         field, value_type = SORTS[query.sort]
         column = case_sql.SORT_COLUMNS[query.sort]
         descending = query.order == "desc"
-        where, page_where, total = case_sql.planned_filters(scope, query)
         bound_to = cursors.case_query_binding("cases", scope, query)
-
-        resume = Where()  # after the previous page's last case
-        resume_at = None
+        after = Where()  # after the previous page's last case
         if query.cursor:
             last_value, last_pk = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (value_type, int))
             if query.sort in _TIME_SORTS:
                 last_value = param_datetime(from_us(last_value))
-            resume_at = (last_value, last_pk)
-            case_sql.after(resume, column, last_value, last_pk, descending=descending)
-        page_where = Where(page_where.conditions + resume.conditions)
-        order = case_sql.order_by(column, descending)
-        rows = None
-        if case_sql.worth_walking(query, total):
-            rows = case_sql.select_cases_walking(page_where, resume, order, limit=query.limit + 1)
-        if rows is None and case_sql.sorts_every_match(query, total):
-            rows = case_sql.select_cases_sorted(where, query, resume_at, limit=query.limit + 1)
-        if rows is None:
-            rows = case_sql.select_cases(page_where, order, limit=query.limit + 1)
+            case_sql.after(after, column, last_value, last_pk, descending=descending)
+        rows = plan.rows(after, case_sql.order_by(column, descending), limit=query.limit + 1)
         next_cursor = None
         if len(rows) > query.limit:
             rows = rows[: query.limit]
@@ -172,9 +164,22 @@ class EmbeddedBackend:
             if query.sort in _TIME_SORTS:
                 value = to_us(value)
             next_cursor = cursors.encode(CASE_CURSOR_SALT, bound_to, [value, rows[-1]["id"]])
+        total = plan.total
         if total is None:
-            total = len(rows) if query.cursor is None and next_cursor is None else case_sql.count_cases(where)
+            total = len(rows) if query.cursor is None and next_cursor is None else plan.count()
         return Page(items=[case_item(row) for row in rows], total=total, next_cursor=next_cursor)
+
+    def case_records(self, scope: TenantScope, query: CaseQuery, *, skip: int) -> tuple[list[dict[str, Any]], int]:
+        """An offset page of full case records (the Public API pages with skip/limit; `query.cursor` is not
+        read), in listCases' order, and how many cases match in all."""
+        plan = self._plan(scope, query)
+        order = case_sql.order_by(case_sql.SORT_COLUMNS[query.sort], query.order == "desc")
+        rows = plan.rows(Where(), order, limit=query.limit, offset=skip, record=True)
+        if rows and len(rows) < query.limit:
+            total = skip + len(rows)
+        else:
+            total = plan.total if plan.total is not None else plan.count()
+        return [case_record(row) for row in rows], total
 
     def get_case(self, scope: TenantScope, *, case_id: str | None = None, ticket_id: int | None = None) -> dict[str, Any]:
         if (case_id is None) == (ticket_id is None):
@@ -322,7 +327,7 @@ class EmbeddedBackend:
 
     def list_tenants(self, scope: TenantScope) -> list[dict[str, Any]]:
         where = Where()
-        case_sql.scope_filter(where, scope, tenant_column="t.id")
+        case_sql.scope_condition(where, scope, tenant_column="t.id")
         counts = tenant_case_counts()
         out = []
         for row in self._tenants(where):
@@ -333,7 +338,7 @@ class EmbeddedBackend:
     def get_tenant(self, scope: TenantScope, cust_id: str) -> dict[str, Any]:
         where = Where()
         where.add("t.cust_id = %s", cust_id)
-        case_sql.scope_filter(where, scope, tenant_column="t.id")
+        case_sql.scope_condition(where, scope, tenant_column="t.id")
         tenants = self._tenants(where)
         if not tenants:
             raise NotFound(f"No tenant with cust_id {shown(cust_id)} is visible to this key.")

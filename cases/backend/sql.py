@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -116,21 +118,66 @@ def rows_as_dicts(names: Sequence[str], rows: Iterable[Sequence[Any]], *, dateti
     return out
 
 
+class Kind(Enum):
+    """What a condition selects, which is all a planner needs to know of it (sqlite_plan.py)."""
+
+    SCOPE = "scope"  # the caller's tenants
+    TENANT = "tenant"  # tenants the query names
+    COLUMN = "column"  # status, severity, assignee, score: columns the cases' indexes hold
+    TAGS = "tags"  # the cases carrying any of some tags: listed by the tags' own index
+    TEXT = "text"  # a text of `search` or `name` through SQLite's FTS5 index: listed by that index
+    LIKE = "like"  # a text matched by LIKE (PostgreSQL's trigram indexes; short texts on SQLite)
+    TIME = "time"  # a bound of created_at or modified_at
+    IDS = "ids"  # an explicit list of case ids
+    NOTHING = "nothing"  # no row can match
+    OTHER = "other"  # anything else (the Public API's ticket and score bounds, other tables' filters)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One AND-ed SQL condition with its parameters. `hidden` writes it behind unary +, which keeps SQLite
+    from using an index for it (the row is still tested). A TEXT or TAGS condition also carries the
+    subquery that lists its cases (`listing`, with the same parameters); a TIME condition its column and
+    operator."""
+
+    kind: Kind
+    sql: str
+    params: tuple[Any, ...] = ()
+    hidden: bool = False
+    listing: str = ""
+    column: str = ""
+    op: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"+{self.sql}" if self.hidden else self.sql
+
+
+NOTHING = Condition(Kind.NOTHING, "1 = 0")
+
+
 class Where:
-    """AND-ed SQL conditions, each with its parameters."""
+    """AND-ed conditions."""
 
-    def __init__(self, conditions: list[tuple[str, tuple[Any, ...]]] | None = None) -> None:
-        self.conditions: list[tuple[str, tuple[Any, ...]]] = conditions if conditions is not None else []
+    def __init__(self, conditions: Iterable[Condition] = ()) -> None:
+        self.conditions: list[Condition] = list(conditions)
 
-    def add(self, clause: str, *params: Any) -> None:
-        self.conditions.append((clause, params))
-
-    def without(self, clause: str) -> Where:
-        return Where([c for c in self.conditions if c[0] != clause])
+    def add(self, sql: str, *params: Any, kind: Kind = Kind.OTHER, **details: str) -> None:
+        self.conditions.append(Condition(kind, sql, params, **details))
 
     def sql(self) -> str:
-        return " WHERE " + " AND ".join(c for c, _ in self.conditions) if self.conditions else ""
+        return " WHERE " + " AND ".join(c.text for c in self.conditions) if self.conditions else ""
 
     @property
     def params(self) -> list[Any]:
-        return [p for _, params in self.conditions for p in params]
+        return [p for c in self.conditions for p in c.params]
+
+    def __add__(self, other: Where) -> Where:
+        return Where([*self.conditions, *other.conditions])
+
+    def of(self, *kinds: Kind) -> list[Condition]:
+        return [c for c in self.conditions if c.kind in kinds]
+
+    def hiding(self, *kinds: Kind) -> Where:
+        """The same conditions, those of `kinds` hidden from SQLite's planner."""
+        return Where([replace(c, hidden=True) if c.kind in kinds else c for c in self.conditions])

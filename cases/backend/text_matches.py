@@ -10,7 +10,7 @@ version token (migration cases.0007: a new random value with every change of the
 transaction that makes it), and serves it while the token reads the same: it is then what a new read
 would give. Elasticsearch's request cache keeps counts the same way, dropped at each refresh.
 
-A kept count is the all-tenant count of the index, which case_sql.count_cases uses only for callers
+A kept count is the all-tenant count of the index, which sqlite_plan.count uses only for callers
 who see every tenant; kept ids are narrowed by the caller's scope and filters like read ones.
 """
 
@@ -46,10 +46,6 @@ _lock = threading.Lock()
 
 def _current(expression: str) -> _Kept | None:
     """What is kept for `expression`, if the index has not changed since it was read."""
-    from .case_sql import LAYERS_OFF
-
-    if "cache" in LAYERS_OFF:
-        return None
     with _lock:
         kept = _kept.get(expression)
         if kept is not None:

@@ -121,10 +121,10 @@ class UpstreamBackend:
         )
 
     @staticmethod
-    def _tenant_filter(scope: TenantScope, cust_id: str | None) -> list[str] | None:
+    def _tenant_filter(scope: TenantScope, named: tuple[str, ...] = ()) -> list[str] | None:
         """Tenants to send as tenantid: None for no filter, [] when nothing can match."""
-        if cust_id is not None:
-            return [cust_id] if scope.allows(cust_id) else []
+        if named:
+            return [cust_id for cust_id in named if scope.allows(cust_id)]
         if scope.all_tenants:
             return None
         return sorted(scope.cust_ids)
@@ -180,7 +180,7 @@ class UpstreamBackend:
         seen, tied, anchor = 0, 0, None
         if query.cursor:
             seen, tied, anchor = cursors.decode(CASE_CURSOR_SALT, bound_to, query.cursor, (int, int, _NUMBER))
-        tenants = self._tenant_filter(scope, query.cust_id)
+        tenants = self._tenant_filter(scope, query.tenants)
         if tenants == []:
             return Page(items=[], total=0, next_cursor=None)
 
@@ -244,7 +244,7 @@ class UpstreamBackend:
         if isinstance(ticket_id, bool) or not isinstance(ticket_id, int):
             raise InvalidArgument("ticket_id must be an integer.")
         missing = NotFound(f"No case with ticket_id {ticket_id} is visible to this key.")
-        tenants = self._tenant_filter(scope, None)
+        tenants = self._tenant_filter(scope)
         if tenants == []:
             raise missing
         params = case_params(CaseQuery(), tenants)

@@ -130,4 +130,8 @@ def case_params(query: CaseQuery, tenants: list[str] | None) -> dict[str, Any]:
         params["FROM~modified_at"] = query.modified_from
     if query.modified_to is not None:
         params["TO~modified_at"] = query.modified_to
+    for name, value in (("ticket_id", query.ticket_id), ("FROM~ticket_id", query.ticket_from),
+                        ("TO~ticket_id", query.ticket_to), ("TO~score", query.max_score)):
+        if value is not None:
+            params[name] = value
     return params

@@ -142,7 +142,7 @@ def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
             assignee, unassigned = None, True
 
     query = CaseQuery(
-        cust_id=args.cust_id,
+        tenants=(args.cust_id,) if args.cust_id else (),
         statuses=tuple(args.status or ()),
         severities=tuple(args.severity or ()),
         assignee=assignee or None,

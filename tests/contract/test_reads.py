@@ -48,10 +48,10 @@ def test_list_filters(w, backend):
 def test_tenant_filter_and_scope(w, backend):
     acme_only = backend.list_cases(w.acme_scope, CaseQuery(limit=50))
     assert {c["cust_id"] for c in acme_only.items} == {w.acme.cust_id} and acme_only.total == 7
-    assert tickets(backend.list_cases(CaseQuery(cust_id=w.globex.cust_id))) == {w.g1.ticket_id}
+    assert tickets(backend.list_cases(CaseQuery(tenants=(w.globex.cust_id,)))) == {w.g1.ticket_id}
     # A tenant outside the scope, and a scope without tenants, list nothing (no error, no count).
     for scope, cust_id in ((w.acme_scope, w.globex.cust_id), (NO_TENANTS, None)):
-        page = backend.list_cases(scope, CaseQuery(cust_id=cust_id))
+        page = backend.list_cases(scope, CaseQuery(tenants=(cust_id,)))
         assert (page.items, page.total, page.next_cursor) == ([], 0, None)
     two = TenantScope(all_tenants=False, cust_ids=frozenset({w.acme.cust_id, w.globex.cust_id}))
     assert backend.list_cases(two, CaseQuery(limit=50)).total == 8
