@@ -272,8 +272,8 @@ def test_tenant_access_has_its_own_admin(admin_client):
     a = make_tenant("A")
     user = make_user("carol", access_row=False)
     response = admin_client.post(
-        reverse("admin:accounts_tenantaccess_add"), {"user": user.pk, "all_tenants": "on", "tenants": [a.pk]}
+        reverse("admin:tenants_tenantaccess_add"), {"user": user.pk, "all_tenants": "on", "tenants": [a.pk]}
     )
     assert response.status_code == 302
     assert TenantAccess.objects.get(user=user).all_tenants is True
-    assert "carol" in admin_client.get(reverse("admin:accounts_tenantaccess_changelist")).content.decode()
+    assert "carol" in admin_client.get(reverse("admin:tenants_tenantaccess_changelist")).content.decode()

@@ -17,8 +17,10 @@ from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
 
+# The case data and the tenants it belongs to (the tenants app's Tenant is administered with the cases).
 CASES_MODELS = sorted(
-    (model for model in admin.site._registry if model._meta.app_label == "cases"), key=lambda m: m._meta.model_name
+    (model for model in admin.site._registry if model._meta.app_label == "cases" or model.__name__ == "Tenant"),
+    key=lambda m: m._meta.model_name,
 )
 
 

@@ -27,7 +27,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import quote
 
-from cases.models import OPEN_STATUSES, CaseStatus, Severity
+from cases.models import CaseStatus
 from tenants.scope import TenantScope
 
 from . import cursor as cursors
@@ -45,28 +45,23 @@ from .base import (
     shown,
 )
 from .queries import case_not_found
-from .upstream_client import UpstreamClient, UpstreamConfig, UpstreamRefusal, client_for
+from .upstream_client import CASES, UpstreamClient, UpstreamConfig, UpstreamRefusal, client_for
+from .upstream_directory import AlertsAndTenants
 from .upstream_mapping import (
     alert_item,
+    case_changes,
     case_list_item,
     case_params,
     case_record,
-    hit_tenant,
+    changed_fields,
     is_full_record,
-    lucene_phrase,
-    tenant_item,
 )
 
-CASES = "/connect/api/v1/cases"
-TENANTS = "/connect/api/v1/tenants"
-ALERT_SEARCH = "/connect/api/data/aella-ser-*/_search"
 ALERTS_PAGE = 50  # the platform's cap per /alerts call
 SECTION_LIMIT = 500
 CASE_CURSOR_SALT = "cases.backend.upstream.list_cases"
 ALERT_CURSOR_SALT = "cases.backend.upstream.list_case_alerts"
 ANCHORED_SORTS = ("created_at", "modified_at", "score", "ticket_id")
-OPEN = ",".join(OPEN_STATUSES)
-TENANT_COUNT_KEYS = ("case_count", "open_case_count")
 # The cursor holds numbers only (rows seen, rows of the anchor value seen, the anchor value).
 _NUMBER = (int, float, type(None))
 
@@ -95,7 +90,7 @@ class _CaseTenants:
                     self._map.popitem(last=False)
 
 
-class UpstreamBackend:
+class UpstreamBackend(AlertsAndTenants):
     def __init__(self, config: UpstreamConfig | None = None) -> None:
         self.config = config or UpstreamConfig.from_settings()
         self._case_tenants = _CaseTenants()
@@ -364,7 +359,7 @@ class UpstreamBackend:
                 f"{update.expected_version}. Nothing was changed; read it again with getCaseDetail and retry "
                 f"with expected_version {version}."
             )
-        body = self._changed_fields(before, update, tags_add, tags_delete)
+        body = changed_fields(before, update, tags_add, tags_delete)
         if not body:
             return {"case": case_record(before), "changes": []}
         username = actor.get_username() if getattr(actor, "pk", None) is not None else ""
@@ -381,137 +376,4 @@ class UpstreamBackend:
         if not isinstance(after, dict) or not is_full_record(after):
             after = self._fetch_case(case_id)
         before_record, after_record = case_record(before), case_record(after)
-        return {"case": after_record, "changes": _diff(before_record, after_record)}
-
-    @staticmethod
-    def _changed_fields(before: dict, update: CaseUpdate, tags_add: list[str], tags_delete: list[str]) -> dict:
-        """The PUT body: only what differs from the case as read (assignees are compared by username;
-        an email is sent as given and resolved upstream)."""
-        body: dict[str, Any] = {}
-        for name in ("status", "severity", "resolution", "resolution_note"):
-            value = getattr(update, name)
-            if value is not None and value != (before.get(name) or ("" if name == "resolution_note" else None)):
-                body[name] = value
-        current = (before.get("assignee") or "").lower()
-        if update.unassign and current:
-            body["assignee"] = None
-        elif update.assignee is not None and update.assignee.strip().lower() != current:
-            body["assignee"] = update.assignee.strip()
-        tags = list(before.get("tags") or ())
-        tag_changes = {}
-        if add := [t for t in tags_add if t not in tags]:
-            tag_changes["add"] = add
-        if delete := [t for t in tags_delete if t in tags]:
-            tag_changes["delete"] = delete
-        if tag_changes:
-            body["tags"] = tag_changes
-        return body
-
-    # --- alerts --------------------------------------------------------------------------------
-    def get_alert(self, scope: TenantScope, alert_id: str) -> dict[str, Any]:
-        missing = NotFound(f"No alert with id {shown(alert_id)} is visible to this key.")
-        q = f"stellar_uuid:{lucene_phrase(alert_id)} OR _id:{lucene_phrase(alert_id)}"
-        try:
-            body = self._get(ALERT_SEARCH, what="search alerts", params={"q": q, "size": 10})
-        except UpstreamRefusal as exc:
-            if exc.status == 404:
-                raise missing from None
-            if exc.status == 403:
-                raise UpstreamUnavailable(
-                    f"The Stellar Cyber API at {self.config.host} refused the alert search (403): it needs a "
-                    f"root-scope API key as STELLAR_API_KEY; retrying will not help.",
-                    retryable=False,
-                ) from None
-            raise self._refused(exc, "search alerts") from None
-        found = body.get("hits") if isinstance(body, dict) else None
-        hits = found.get("hits") if isinstance(found, dict) else None
-        hits = hits if isinstance(hits, list) else []
-        visible = [h for h in hits if isinstance(h, dict) and scope.allows(hit_tenant(h) or "")]
-        by_uuid = [h for h in visible if (h.get("_source") or {}).get("stellar_uuid") == alert_id]
-        if by_uuid:
-            hit = by_uuid[0]
-        elif len(visible) == 1:
-            hit = visible[0]
-        elif not visible:
-            raise missing
-        else:
-            raise InvalidArgument(
-                f"alert_id {shown(alert_id)} is the _id of several alerts: give the alert's stellar_uuid instead."
-            )
-        source = hit.get("_source") or {}
-        ext = hit.get("ext") or {}
-        return {
-            "_index": hit.get("_index"),
-            "_id": hit.get("_id"),
-            "stellar_uuid": source.get("stellar_uuid"),
-            "cust_id": hit_tenant(hit),
-            "case_id": ext.get("case_id"),
-            "_source": source,
-            "ai_summary": ext.get("ai_summary"),
-        }
-
-    # --- tenants -------------------------------------------------------------------------------
-    def _count_cases(self, cust_id: str, **filters: str) -> int:
-        params = {"tenantid": cust_id, "FROM~created_at": 0, "limit": 1, **filters}
-        body = self._get(CASES, what="count a tenant's cases", params=params)
-        data = body.get("data") if isinstance(body, dict) else None
-        total = data.get("total") if isinstance(data, dict) else None
-        return total if isinstance(total, int) else 0
-
-    def list_tenants(self, scope: TenantScope) -> list[dict[str, Any]]:
-        try:
-            body = self._get(TENANTS, what="list tenants")
-        except UpstreamRefusal as exc:
-            raise self._refused(exc, "list tenants") from None
-        rows = body.get("data") if isinstance(body, dict) else None
-        rows = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
-        out = []
-        for row in rows:
-            if not scope.allows(row.get("cust_id") or ""):
-                continue
-            item = tenant_item(row)
-            if all(isinstance(row.get(k), int) for k in TENANT_COUNT_KEYS):
-                item.update({k: row[k] for k in TENANT_COUNT_KEYS})
-            else:  # the platform has no counts: two /cases calls per tenant
-                item["case_count"] = self._count_cases(item["cust_id"])
-                item["open_case_count"] = self._count_cases(item["cust_id"], status=OPEN)
-            out.append(item)
-        return out
-
-    def get_tenant(self, scope: TenantScope, cust_id: str) -> dict[str, Any]:
-        missing = NotFound(f"No tenant with cust_id {shown(cust_id)} is visible to this key.")
-        if not scope.allows(cust_id):
-            raise missing
-        try:
-            body = self._get(f"{TENANTS}/{quote(str(cust_id), safe='')}", what="read a tenant")
-        except UpstreamRefusal as exc:
-            if exc.status in (403, 404, 400, 422):
-                raise missing from None
-            raise self._refused(exc, "read a tenant") from None
-        row = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(row, dict) or row.get("cust_id") != cust_id:
-            raise missing
-        attributes = row.get("attributes")
-        if not isinstance(attributes, dict):
-            attributes = {k: row[k] for k in ("address", "contact") if k in row}
-        result = {**tenant_item(row), "attributes": attributes}
-        if isinstance(row.get("case_count"), int) and isinstance(row.get("open_cases"), dict):
-            result["case_count"], result["open_cases"] = row["case_count"], row["open_cases"]
-            return result
-        by_severity = {s: self._count_cases(cust_id, status=OPEN, severity=s) for s in Severity.values}
-        by_status = {s.value: self._count_cases(cust_id, status=s.value) for s in OPEN_STATUSES}
-        result["case_count"] = self._count_cases(cust_id)
-        result["open_cases"] = {"total": sum(by_status.values()), "by_severity": by_severity, "by_status": by_status}
-        return result
-
-
-def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    """Changes in the order and form the embedded backend reports them."""
-    changes = []
-    for name in ("status", "resolution", "resolution_note", "severity", "assignee", "tags"):
-        old, new = before.get(name), after.get(name)
-        if name == "resolution":
-            old, new = old or None, new or None
-        if old != new:
-            changes.append({"field": name, "from": old, "to": new})
-    return changes
+        return {"case": after_record, "changes": case_changes(before_record, after_record)}

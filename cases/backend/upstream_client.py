@@ -41,6 +41,9 @@ from .base import UpstreamUnavailable
 logger = logging.getLogger("cases.upstream")
 
 TOKEN_PATH = "/connect/api/v1/access_token"
+CASES = "/connect/api/v1/cases"
+TENANTS = "/connect/api/v1/tenants"
+ALERT_SEARCH = "/connect/api/data/aella-ser-*/_search"
 REFRESH_MARGIN_SECONDS = 45
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 RETRY_AFTER_CAP_SECONDS = 10.0

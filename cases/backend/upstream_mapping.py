@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import CaseQuery
+from .base import CaseQuery, CaseUpdate
 from .serializers import from_ms, to_iso
 
 # Keys of a listCases item, in the order case_item writes them (`resolution` only when set).
@@ -135,3 +135,39 @@ def case_params(query: CaseQuery, tenants: list[str] | None) -> dict[str, Any]:
         if value is not None:
             params[name] = value
     return params
+
+
+def changed_fields(before: dict, update: CaseUpdate, tags_add: list[str], tags_delete: list[str]) -> dict:
+    """The PUT body: only what differs from the case as read (assignees are compared by username;
+    an email is sent as given and resolved upstream)."""
+    body: dict[str, Any] = {}
+    for name in ("status", "severity", "resolution", "resolution_note"):
+        value = getattr(update, name)
+        if value is not None and value != (before.get(name) or ("" if name == "resolution_note" else None)):
+            body[name] = value
+    current = (before.get("assignee") or "").lower()
+    if update.unassign and current:
+        body["assignee"] = None
+    elif update.assignee is not None and update.assignee.strip().lower() != current:
+        body["assignee"] = update.assignee.strip()
+    tags = list(before.get("tags") or ())
+    tag_changes = {}
+    if add := [t for t in tags_add if t not in tags]:
+        tag_changes["add"] = add
+    if delete := [t for t in tags_delete if t in tags]:
+        tag_changes["delete"] = delete
+    if tag_changes:
+        body["tags"] = tag_changes
+    return body
+
+
+def case_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Changes in the order and form the embedded backend reports them."""
+    changes = []
+    for name in ("status", "resolution", "resolution_note", "severity", "assignee", "tags"):
+        old, new = before.get(name), after.get(name)
+        if name == "resolution":
+            old, new = old or None, new or None
+        if old != new:
+            changes.append({"field": name, "from": old, "to": new})
+    return changes

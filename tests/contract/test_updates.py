@@ -7,6 +7,7 @@ import pytest
 from cases.backend import CaseUpdate, Conflict
 from cases.models import Activity, Case
 from tests.contract.world import reference, same_error
+from tests.factories import ROOT_SCOPE
 
 # --- update_case --------------------------------------------------------------------------------------
 
@@ -21,7 +22,7 @@ def test_update_reports_changes_and_attributes_them(w, backend):
         {"field": "assignee", "from": "ana", "to": "bob"},
         {"field": "tags", "from": ["phishing", "email"], "to": ["email", "escalated"]},
     ]
-    assert result["case"] == reference.get_case(case_id=cid)
+    assert result["case"] == reference.get_case(ROOT_SCOPE, case_id=cid)
     assert result["case"]["version"] == 2 and result["case"]["modified_by"] == "ana"
     assert set(Activity.objects.filter(case=w.c1, field__in=["severity", "assignee", "tags"])
                .values_list("user_name", flat=True)) == {"Ana Alves"}
@@ -29,7 +30,7 @@ def test_update_reports_changes_and_attributes_them(w, backend):
 
 def test_resolve_unassign_and_reopen(w, backend):
     cid = w.c2.stellar_id
-    resolved = backend.update_case(cid, CaseUpdate(status="Resolved", resolution="False Positive",
+    resolved = backend.update_case(ROOT_SCOPE, cid, CaseUpdate(status="Resolved", resolution="False Positive",
                                                                resolution_note="Known scanner", unassign=True),
                                    actor=w.root)
     assert resolved["changes"] == [
@@ -39,17 +40,17 @@ def test_resolve_unassign_and_reopen(w, backend):
         {"field": "assignee", "from": "bob", "to": None},
     ]
     assert resolved["case"]["closed"] > 0 and resolved["case"]["assignee_name"] == "Unassigned"
-    reopened = backend.update_case(cid, CaseUpdate(status="New"), actor=None)
+    reopened = backend.update_case(ROOT_SCOPE, cid, CaseUpdate(status="New"), actor=None)
     assert reopened["changes"] == [{"field": "status", "from": "Resolved", "to": "New"},
                                    {"field": "resolution", "from": "False Positive", "to": None}]
     assert reopened["case"]["closed"] == 0 and reopened["case"]["version"] == 3
 
 
 def test_update_without_change(w, backend):
-    result = backend.update_case(w.c1.stellar_id, CaseUpdate(
+    result = backend.update_case(ROOT_SCOPE, w.c1.stellar_id, CaseUpdate(
         status="New", severity="Critical", assignee="ana", tags_add=("email",), tags_delete=("absent",)), actor=w.ana)
     assert result["changes"] == [] and result["case"]["version"] == 1
-    assert result["case"] == reference.get_case(case_id=w.c1.stellar_id)
+    assert result["case"] == reference.get_case(ROOT_SCOPE, case_id=w.c1.stellar_id)
     assert not Activity.objects.filter(case=w.c1, field="severity").exists()
 
 
@@ -75,9 +76,9 @@ def test_refused_updates_change_nothing(w, backend, update):
 
 
 def test_conflict_names_the_current_version(w, backend):
-    backend.update_case(w.c1.stellar_id, CaseUpdate(severity="High", expected_version=1), actor=w.ana)
+    backend.update_case(ROOT_SCOPE, w.c1.stellar_id, CaseUpdate(severity="High", expected_version=1), actor=w.ana)
     with pytest.raises(Conflict) as exc:
-        backend.update_case(w.c1.stellar_id, CaseUpdate(severity="Low", expected_version=1), actor=w.ana)
+        backend.update_case(ROOT_SCOPE, w.c1.stellar_id, CaseUpdate(severity="Low", expected_version=1), actor=w.ana)
     assert "its version is now 2, not 1" in exc.value.message
     assert Case.objects.get(pk=w.c1.pk).severity == "High"
 

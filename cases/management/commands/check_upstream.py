@@ -9,8 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.backend.base import BackendError
-from cases.backend.upstream import CASES, TENANTS
-from cases.backend.upstream_client import UpstreamConfig, UpstreamRefusal, client_for
+from cases.backend.upstream_client import CASES, TENANTS, UpstreamConfig, UpstreamRefusal, client_for
 
 
 class Command(BaseCommand):
