@@ -1,28 +1,22 @@
-"""The two queries of every authenticated request, as hand-written SQL.
+"""The two queries of every authenticated request, as hand-written SQL (stellar_mcp_site/sql.py says why).
 
-Django's query compilation costs several times the query itself (measured ~0.6 ms per ORM query on
-our 2-core machines against ~0.05 ms for the SQL), so the request path runs SQL built once per
-process from the models' own table and column names, and decodes rows with the same database
-converters the ORM applies (SQLite returns naive datetimes as text; the converters make them aware).
+Rows are decoded with the same database converters the ORM applies (SQLite returns naive datetimes as
+text; the converters make them aware).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from django.db import connection
 from django.db.models import Model
 
 from accounts.models import ApiKey
+from stellar_mcp_site.sql import Quote, once_per_database
 from tenants.models import Tenant, TenantAccess
 
 Decoder = Callable[[tuple], list[Any]]
-
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
 
 
 def _user_model() -> type[Model]:
@@ -47,8 +41,8 @@ def _decoder(fields: list) -> Decoder:
     return decode
 
 
-@cache
-def _key_with_owner_plan() -> tuple[str, list, list, Decoder]:
+@once_per_database
+def _key_with_owner_plan(_q: Quote) -> tuple[str, list, list, Decoder]:
     user_model = _user_model()
     key_fields = list(ApiKey._meta.concrete_fields)
     user_fields = list(user_model._meta.concrete_fields)
@@ -94,8 +88,8 @@ def load_key_with_owner(public_id: str) -> ApiKey | None:
     return key
 
 
-@cache
-def _m2m_cust_ids_sql(model: type[Model], marker: int) -> str:
+@once_per_database
+def _m2m_cust_ids_sql(_q: Quote, model: type[Model], marker: int) -> str:
     field = model._meta.get_field("tenants")
     return (
         f"SELECT t.{_q(Tenant._meta.get_field('cust_id').column)}, {marker} "

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from functools import cache
 
 from django.conf import settings
 from django.db import connections
@@ -24,6 +23,7 @@ from django.utils import timezone
 
 from cases.backend.sql import db_datetime
 from stellar_mcp_site.db_router import audit_database
+from stellar_mcp_site.sql import Quote, once_per_database
 
 from .models import Outcome, PublicApiAccess
 
@@ -34,11 +34,10 @@ UPDATE_ENDPOINT = "PUT /connect/api/v1/cases/{id}"
 NOT_COUNTED = (Outcome.UNAUTHENTICATED.value, Outcome.RATE_LIMITED.value)
 
 
-@cache
-def _nth_latest_call_sql(alias: str, *, per_endpoint: bool) -> str:
+@once_per_database
+def _nth_latest_call_sql(qn: Quote, per_endpoint: bool) -> str:
     """The time of the n-th newest counted call of a key in the window (OFFSET n - 1), newest first.
     Written out once per database: the ORM cost 0.7 ms a call to build it."""
-    qn = connections[alias].ops.quote_name
     time = qn("timestamp")
     endpoint = f" AND {qn('endpoint')} = %s" if per_endpoint else ""
     return (
@@ -66,7 +65,7 @@ def _wait(key_public_id: str, limit: int, endpoint: str | None) -> int | None:
     # a slot when it leaves.
     params = [key_public_id, since, *NOT_COUNTED, *([endpoint] if endpoint else []), limit - 1]
     with connection.cursor() as cursor:
-        cursor.execute(_nth_latest_call_sql(alias, per_endpoint=endpoint is not None), params)
+        cursor.execute(_nth_latest_call_sql(endpoint is not None, using=alias), params)
         row = cursor.fetchone()
     if row is None:
         return None

@@ -17,12 +17,13 @@ import ipaddress
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import connections, router, transaction
 from django.utils import timezone
+
+from stellar_mcp_site.sql import Quote, once_per_database
 
 from .models import ACTIVITY_PUBLIC_API_ACCESS, Outcome, PublicApiAccess, Source
 from .redaction import cut, redact_arguments, redact_id, redact_text, redact_value
@@ -150,11 +151,10 @@ def _row_values(rec: AccessRecord) -> dict[str, Any]:
     }
 
 
-@cache
-def _insert_plan(vendor: str) -> tuple[str, list[Any]]:
-    """The INSERT statement (built once per database vendor) and the fields it sets, in order."""
+@once_per_database
+def _insert_plan(qn: Quote) -> tuple[str, list[Any]]:
+    """The INSERT statement and the fields it sets, in order."""
     fields = [f for f in PublicApiAccess._meta.concrete_fields if not f.primary_key]
-    qn = connections[router.db_for_write(PublicApiAccess)].ops.quote_name
     sql = (f"INSERT INTO {qn(PublicApiAccess._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))})")
     return sql, fields
@@ -166,7 +166,7 @@ def _insert(values: dict[str, Any], using: str) -> None:
     times the INSERT itself. No RETURNING: nothing reads the new id. A column missing from `values`
     is a KeyError: every column is set on purpose."""
     connection = connections[using]
-    sql, fields = _insert_plan(connection.vendor)
+    sql, fields = _insert_plan(using=using)
     params = [f.get_db_prep_save(values[f.attname], connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 from django.conf import settings
 from django.db import connection
+
+from stellar_mcp_site.sql import Quote, once_per_database
 
 from .models import FeatureSettings
 
@@ -17,9 +18,8 @@ class Switches:
     ai_summary_enabled: bool
 
 
-@cache
-def _select_sql() -> str:
-    qn = connection.ops.quote_name
+@once_per_database
+def _select_sql(qn: Quote) -> str:
     return (f"SELECT {qn('mcp_enabled')}, {qn('ai_summary_enabled')} FROM {qn(FeatureSettings._meta.db_table)} "
             f"WHERE {qn('id')} = %s")
 

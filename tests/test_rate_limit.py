@@ -77,7 +77,7 @@ def test_the_check_reads_index_entries_only(per_endpoint):
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE audit_publicapiaccess")
         explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
-        cursor.execute(explain + _nth_latest_call_sql(alias, per_endpoint=per_endpoint), params)
+        cursor.execute(explain + _nth_latest_call_sql(per_endpoint, using=alias), params)
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     if connection.vendor == "sqlite":
         assert "COVERING INDEX paa_key_time_outcome_endpoint" in plan, plan

@@ -17,7 +17,14 @@ from django.utils import timezone
 from cases.models import Activity, Case, CaseStatus, CaseTag
 from tenants.scope import TenantScope
 
-from .base import ASSIGNEE_HINT, CaseUpdate, Conflict, InvalidArgument, check_case_update, shown
+from .base import (
+    ASSIGNEE_HINT,
+    CaseUpdate,
+    Conflict,
+    InvalidArgument,
+    check_case_update,
+    shown,
+)
 from .queries import assignable_users, case_not_found, visible_case
 from .serializers import CASE_RECORD_FIELDS, case_record, user_display_name
 from .tenant_counts import forget_tenant_case_counts

@@ -20,7 +20,6 @@ from tenants.scope import TenantScope
 
 from . import case_sql
 from . import cursor as cursors
-from .sqlite_plan import plan_page
 from .base import (
     CaseQuery,
     CaseUpdate,
@@ -65,6 +64,7 @@ from .sql import (
     rows_as_dicts,
     table,
 )
+from .sqlite_plan import plan_page
 from .tenant_counts import tenant_case_counts
 
 # sort name -> (model field, cursor value type)

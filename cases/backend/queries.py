@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -17,6 +16,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from cases.models import Alert, Case
+from stellar_mcp_site.sql import Quote, once_per_database
 from tenants.models import Tenant, TenantAccess
 from tenants.scope import TenantScope
 
@@ -41,12 +41,11 @@ def scoped_alerts(scope: TenantScope) -> QuerySet[Alert]:
 _CASE_EXTRA_COLUMNS = ("status", "summary", "ai_summary")
 
 
-@cache
-def _visible_case_sql(columns: tuple[str, ...]) -> str:
+@once_per_database
+def _visible_case_sql(qn: Quote, columns: tuple[str, ...]) -> str:
     for column in columns:
         if column not in _CASE_EXTRA_COLUMNS:
             raise ValueError(f"visible_case cannot read {column!r}")
-    qn = connection.ops.quote_name
     selected = "".join(f", c.{qn(column)}" for column in columns)
     return (
         f"SELECT c.{qn('id')}, c.{qn('tenant_id')}, t.{qn('cust_id')}{selected} "

@@ -37,7 +37,7 @@ Row = dict[str, Any]
 
 
 def qn(name: str) -> str:
-    return connection.ops.quote_name(name)
+    return connection.ops.quote_name(name)  # the statements of this module are built at import, once
 
 
 def table(model: type[Model]) -> str:

@@ -33,7 +33,18 @@ from tenants.scope import TenantScope
 
 from .base import CaseQuery
 from .case_sql import Plan, case_conditions, count_cases, decode, select_columns
-from .sql import CASES, NOTHING, Condition, Kind, Row, Where, db_datetime, fetch, fetch_value, placeholders
+from .sql import (
+    CASES,
+    NOTHING,
+    Condition,
+    Kind,
+    Row,
+    Where,
+    db_datetime,
+    fetch,
+    fetch_value,
+    placeholders,
+)
 from .text_matches import MATCHES, match_count, rare_ids
 
 # From how many matches a text, a tag or a filter counts as common.

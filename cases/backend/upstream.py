@@ -45,7 +45,13 @@ from .base import (
     shown,
 )
 from .queries import case_not_found
-from .upstream_client import CASES, UpstreamClient, UpstreamConfig, UpstreamRefusal, client_for
+from .upstream_client import (
+    CASES,
+    UpstreamClient,
+    UpstreamConfig,
+    UpstreamRefusal,
+    client_for,
+)
 from .upstream_directory import AlertsAndTenants
 from .upstream_mapping import (
     alert_item,

@@ -29,6 +29,7 @@ from django.db import connection, models, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from cases import planner_statistics
 from cases.models import (
     Activity,
     Alert,
@@ -38,7 +39,6 @@ from cases.models import (
     Observable,
     ScoreHistory,
 )
-from cases import planner_statistics
 from tenants.models import Tenant, TenantAccess
 
 from . import catalog

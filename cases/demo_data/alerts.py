@@ -10,7 +10,6 @@ from typing import Any
 from . import mitre as m
 from .records import DAY, AlertRow, TenantProfile, dt, es_id
 
-
 # Alert severity (numeric, 0-100) by the severity of its case.
 SEVERITY_BANDS = {"Critical": (70, 100), "High": (50, 85), "Medium": (25, 60), "Low": (5, 35)}
 

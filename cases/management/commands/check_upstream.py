@@ -9,7 +9,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.backend.base import BackendError
-from cases.backend.upstream_client import CASES, TENANTS, UpstreamConfig, UpstreamRefusal, client_for
+from cases.backend.upstream_client import (
+    CASES,
+    TENANTS,
+    UpstreamConfig,
+    UpstreamRefusal,
+    client_for,
+)
 
 
 class Command(BaseCommand):
