@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-
 from cases.backend.embedded import EmbeddedBackend
 from tests.factories import (
     make_case,

@@ -123,3 +123,13 @@ def make_score(case: Case, score: float = 50.0, **fields: Any) -> ScoreHistory:
     fields.setdefault("timestamp", timezone.now())
     fields.setdefault("reasons", [{"reason": "New alert added"}])
     return ScoreHistory.objects.create(case=case, score=score, **fields)
+
+
+# How each listCases sort orders Case rows (the expected order of a listing, in Python).
+SORT_KEYS = {
+    "created_at": lambda c: c.created_at,
+    "modified_at": lambda c: c.modified_at,
+    "score": lambda c: c.score,
+    "ticket_id": lambda c: c.ticket_id,
+    "severity": lambda c: c.severity_rank,
+}

@@ -15,15 +15,15 @@ from cases.backend.base import (
 )
 from cases.backend.embedded import ALERT_CURSOR_SALT, CASE_CURSOR_SALT
 from cases.models import Case
+from tests.embedded_world import World, at, backend, ids, ms
 from tests.factories import (
     NO_TENANTS,
     ROOT_SCOPE,
+    SORT_KEYS,
     make_alert,
     make_case,
     scope_for,
 )
-
-from tests.embedded_world import World, at, backend, ids, ms
 
 pytestmark = pytest.mark.django_db
 
@@ -178,13 +178,6 @@ def test_list_cases_is_two_queries_without_per_row_lookups(w: World, django_asse
 
 # --- sorting ----------------------------------------------------------------------------------------
 
-SORT_KEYS = {
-    "created_at": lambda c: c.created_at,
-    "modified_at": lambda c: c.modified_at,
-    "score": lambda c: c.score,
-    "ticket_id": lambda c: c.ticket_id,
-    "severity": lambda c: c.severity_rank,
-}
 
 
 @pytest.mark.parametrize("order", ["asc", "desc"])

@@ -13,6 +13,7 @@ from cases.backend.base import (
 )
 from cases.backend.tenant_counts import forget_tenant_case_counts
 from cases.models import Activity
+from tests.embedded_world import World, at, backend, ids, ms
 from tests.factories import (
     NO_TENANTS,
     ROOT_SCOPE,
@@ -26,8 +27,6 @@ from tests.factories import (
     make_user,
     scope_for,
 )
-
-from tests.embedded_world import World, at, backend, ids, ms
 
 pytestmark = pytest.mark.django_db
 

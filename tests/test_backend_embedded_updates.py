@@ -14,12 +14,11 @@ from cases.backend.base import (
     NotFound,
 )
 from cases.models import Activity, Case, CaseTag
+from tests.embedded_world import World, backend, ids
 from tests.factories import (
     ROOT_SCOPE,
     make_user,
 )
-
-from tests.embedded_world import World, backend, ids
 
 pytestmark = pytest.mark.django_db
 

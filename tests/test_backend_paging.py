@@ -13,20 +13,13 @@ from hypothesis import strategies as st
 from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
 from cases.models import Case
-from tests.factories import ROOT_SCOPE, make_case, make_tenant, scope_for
+from tests.factories import ROOT_SCOPE, SORT_KEYS, make_case, make_tenant, scope_for
 
 pytestmark = pytest.mark.django_db
 
 backend = EmbeddedBackend()
 T0 = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
 
-SORT_KEYS = {
-    "created_at": lambda c: c.created_at,
-    "modified_at": lambda c: c.modified_at,
-    "score": lambda c: c.score,
-    "ticket_id": lambda c: c.ticket_id,
-    "severity": lambda c: c.severity_rank,
-}
 
 case_rows = st.lists(
     st.tuples(

@@ -16,8 +16,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases.backend import sqlite_plan
-from cases.backend import text_matches
+from cases.backend import sqlite_plan, text_matches
 from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
 from cases.backend.sql import CASES

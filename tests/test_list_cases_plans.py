@@ -17,11 +17,11 @@ from django.db.models.functions import Concat
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from cases import planner_statistics
 from cases.backend import sqlite_plan
 from cases.backend.base import CaseQuery
 from cases.backend.embedded import EmbeddedBackend
 from cases.models import SEVERITY_RANK, Case, CaseTag, build_search_text
-from cases import planner_statistics
 from tests.factories import ROOT_SCOPE, make_tenant, make_user, scope_for
 
 backend = EmbeddedBackend()

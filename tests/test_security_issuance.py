@@ -16,7 +16,6 @@ from cases.models import Activity, Case
 from tests.factories import make_case, make_tenant, make_user
 from tests.test_security_regressions import rest
 
-
 # --- who may issue keys ----------------------------------------------------------------------------------
 
 

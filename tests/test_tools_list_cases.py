@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import api_key_create
-from cases.backend import sqlite_plan
 from cases.backend import cursor as cursors
+from cases.backend import sqlite_plan
 from cases.models import Case, build_search_text
 from tests.factories import make_case, make_tenant, make_user
 from tests.mcp_helpers import McpSession, call_tool, structured
