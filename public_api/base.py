@@ -116,6 +116,10 @@ class PublicApiView(APIView):
         limit = settings.MCP_MAX_BODY_BYTES
         if declared_body_length(request._request) > limit:
             raise ApiError(413, "payload_too_large", f"Request body too large: the limit is {limit} bytes.")
+        # Read a body within the limit before anything can refuse the call, as /mcp/ does: gunicorn drains
+        # at most 64 KiB of a body the application left unread and then closes the connection, so a
+        # refused PUT would otherwise cost the client its kept-alive connection, or its answer.
+        request._request.body
         super().initial(request, *args, **kwargs)
         if request.auth is None:  # no authenticator accepted or refused: nothing was sent
             raise Unauthenticated("Authentication credentials were not provided.")

@@ -121,3 +121,27 @@ def test_any_case_update_is_answered_without_a_server_error(target: Target, body
                                headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
     assert_answered(response, "PUT")
     assert response.status_code in (200, 400, 403, 409, 422), response.text[:300]
+
+
+def test_a_refused_call_with_a_large_body_keeps_the_connection(target: Target):
+    """A read-only key's PUT is refused before the body matters; the server still reads the body (within the
+    size limit), so the kept-alive connection answers the refusal and then the next request."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(str(target.http.base_url))
+    body = b"[" * 50_000 + b"]" * 50_000  # over gunicorn's 64 KiB drain cap, under the 1 MiB limit
+    head = (f"PUT /connect/api/v1/cases/{target.case.stellar_id} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Authorization: Bearer {target.read_only}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    then = (f"GET /connect/api/v1/tenants HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {target.key}\r\n"
+            "Connection: close\r\n\r\n").encode()
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(head + body)
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 403"), first[:200]
+        sock.sendall(then)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
