@@ -61,8 +61,8 @@ class StateFilter(admin.SimpleListFilter):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "name", "user", "scope", "tenant_restriction", "last_used_at", "state")
-    list_filter = ("scope", StateFilter, ("user", admin.RelatedOnlyFieldListFilter))
+    list_display = ("public_id", "kind", "name", "user", "scope", "tenant_restriction", "last_used_at", "state")
+    list_filter = ("kind", "scope", StateFilter, ("user", admin.RelatedOnlyFieldListFilter))
     search_fields = ("public_id", "name", "user__username")
     list_select_related = ("user",)
     fields = KEY_FIELDS

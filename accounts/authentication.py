@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.exceptions import AuthenticationFailed
 from accounts.keys import digest_matches, looks_like_api_key, parse_public_id
+from accounts.models import ApiKeyKind
 from accounts.principal import Principal
 from accounts.selectors import (
     api_key_for_verification,
@@ -70,7 +71,7 @@ def _presented_public_id(credential: str) -> str | None:
     return None
 
 
-def _resolve(credential: str) -> Principal:
+def _resolve(credential: str, resource: str | None) -> Principal:
     now = timezone.now()
     if looks_like_api_key(credential):
         public_id = parse_public_id(credential)
@@ -79,16 +80,17 @@ def _resolve(credential: str) -> Principal:
         key = api_key_for_verification(public_id)
         if not digest_matches(credential, key.digest if key is not None else _UNKNOWN_KEY_DIGEST):
             raise _Refused
-        via_access_token = False
+        via_access_token, oauth = False, False
     elif looks_like_access_token(credential):
-        verified = access_token_verify(credential, now=now.timestamp())
+        verified = access_token_verify(credential, now=now.timestamp(), audience=resource)
         if verified is None:
             raise _Refused
         key = api_key_for_verification(verified.public_id)
-        via_access_token = True
+        via_access_token, oauth = True, verified.oauth
     else:
         raise _Refused
-    if key is None or not key_is_usable(key, now):
+    # An OAuth grant is used through tokens made for it, an API key through itself or its own tokens.
+    if key is None or (key.kind == ApiKeyKind.OAUTH) != oauth or not key_is_usable(key, now):
         raise _Refused
     try:
         api_key_touch_last_used(key=key, now=now)
@@ -125,8 +127,9 @@ def _record_failure(client_ip: str | None, now: float) -> None:
         cache.set(_block_key(client_ip), now + window, timeout=window)
 
 
-def authenticate_bearer(authorization: str | None, *, client_ip: str | None) -> Principal:
-    """The principal behind an Authorization header value, or AuthenticationFailed.
+def authenticate_bearer(authorization: str | None, *, client_ip: str | None, resource: str | None = None) -> Principal:
+    """The principal behind an Authorization header value, or AuthenticationFailed. `resource` is the URL
+    of the resource the request is for: OAuth access tokens are accepted only when made for it.
 
     The principal's tenants are the owner's (all of them for root, none without a TenantAccess row),
     intersected with the key's listed tenants when the key is restricted; its scope is the key's.
@@ -134,7 +137,7 @@ def authenticate_bearer(authorization: str | None, *, client_ip: str | None) -> 
     credential = _bearer_credential(authorization)
     if credential is not None:
         try:
-            return _resolve(credential)
+            return _resolve(credential, resource)
         except _Refused:
             pass
     presented_id = _presented_public_id(credential) if credential is not None else None

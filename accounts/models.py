@@ -15,6 +15,11 @@ class ApiKeyScope(models.TextChoices):
     READ_WRITE = "read_write", "Read and write"
 
 
+class ApiKeyKind(models.TextChoices):
+    API_KEY = "api_key", "API key"
+    OAUTH = "oauth", "OAuth grant"
+
+
 class ApiKeyState(models.TextChoices):
     ACTIVE = "active", "active"
     ROTATING = "rotating", "rotating (in grace period)"
@@ -27,13 +32,16 @@ USABLE_STATES = frozenset({ApiKeyState.ACTIVE, ApiKeyState.ROTATING})
 
 
 class ApiKey(models.Model):
-    """A user's API key. Only a digest of the secret is stored; the plaintext is shown once.
+    """A user's API key, or an OAuth grant. Only a digest of a key's secret is stored; the plaintext is shown once.
 
     Plaintext format: ``sk-stellar-<public_id><secret>``; the public id finds the row, the digest of the
     whole key (HMAC-SHA256 with a server-side pepper) proves the secret.
     """
 
     public_id = models.CharField(max_length=16, unique=True, editable=False)
+    # An OAuth grant is a key without a usable secret: a user's consent to a client (its name is the
+    # client's), used only through the access tokens the authorization server makes for it.
+    kind = models.CharField(max_length=8, choices=ApiKeyKind.choices, default=ApiKeyKind.API_KEY, editable=False)
     digest = models.CharField(max_length=64, editable=False)
     name = models.CharField(max_length=100)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys")

@@ -40,8 +40,11 @@ def key_is_usable(api_key: ApiKey, now: datetime) -> bool:
     return api_key.state_at(now) in USABLE_STATES and api_key.user.is_active
 
 
-def api_key_list(*, user: AbstractBaseUser | None = None) -> QuerySet[ApiKey]:
+def api_key_list(*, user: AbstractBaseUser | None = None, kind: str | None = None) -> QuerySet[ApiKey]:
+    """Keys and OAuth grants (`kind` picks one), with owner and tenants loaded; one user's when given."""
     keys = ApiKey.objects.select_related("user").prefetch_related("tenants")
+    if kind is not None:
+        keys = keys.filter(kind=kind)
     return keys.filter(user=user) if user is not None else keys
 
 

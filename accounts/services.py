@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.exceptions import ApiKeyError
 from accounts.keys import generate_key, key_digest
-from accounts.models import ApiKey, ApiKeyScope, ApiKeyState
+from accounts.models import ApiKey, ApiKeyKind, ApiKeyScope, ApiKeyState
 from tenants.models import Tenant
 from tenants.scope import tenant_scope_for_user, tenants_available_to
 
@@ -170,6 +170,8 @@ def api_key_rotate(*, key: ApiKey, grace_minutes: int = 0, by: AbstractBaseUser 
     state = key.state_at(now)
     if state != ApiKeyState.ACTIVE:
         raise ApiKeyError(f"Key {key.public_id} is {state.value}; only an active key can be rotated.")
+    if key.kind == ApiKeyKind.OAUTH:
+        raise ApiKeyError(f"{key.public_id} is an app's OAuth sign-in, not a key: revoke it and sign in again.")
     tenants = list(key.tenants.all())
     _check_issuer(by, key.user, tenants if key.restricted else None)
     expires_at = now + (key.expires_at - key.created_at) if key.expires_at is not None else None

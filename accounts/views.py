@@ -1,4 +1,5 @@
-"""The profile page "Profile | API Keys": a user's own keys, created and revoked through the services."""
+"""The profile page "Profile | API Keys": a user's own keys and the apps they signed in to (OAuth), created,
+revoked and disconnected through the services."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.exceptions import ApiKeyError
 from accounts.forms import ApiKeyCreateForm
-from accounts.models import USABLE_STATES
+from accounts.models import USABLE_STATES, ApiKeyKind
 from accounts.selectors import api_key_get, api_key_list
 from accounts.services import api_key_create, api_key_revoke
 from tenants.scope import tenant_scope_for_user
@@ -41,13 +42,17 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             new_keys = [(key, plaintext)]
             form = ApiKeyCreateForm(owner=request.user)
     now = timezone.now()
-    keys = [(key, key.state_at(now)) for key in api_key_list(user=request.user)]
+    keys = [(key, key.state_at(now)) for key in api_key_list(user=request.user, kind=ApiKeyKind.API_KEY)]
+    # Apps the user signed in to (OAuth): each is a key of kind oauth named after the app.
+    apps = [(key, key.state_at(now)) for key in api_key_list(user=request.user, kind=ApiKeyKind.OAUTH)
+            if key.state_at(now) in USABLE_STATES]
     context = {
         **admin.site.each_context(request),
         "is_nav_sidebar_enabled": False,
         "title": "Profile | API Keys",
         "form": form,
         "keys": keys,
+        "apps": apps,
         "usable_states": USABLE_STATES,
         "new_keys": new_keys,
         "mcp_url": mcp_url(request),
@@ -68,5 +73,8 @@ def api_key_revoke_view(request: HttpRequest, public_id: str) -> HttpResponse:
     except ApiKeyError as exc:
         messages.warning(request, str(exc))
     else:
-        messages.success(request, f"API key {key.public_id} ({key.name}) is revoked.")
+        if key.kind == ApiKeyKind.OAUTH:
+            messages.success(request, f"{key.name} is disconnected: its next request is refused.")
+        else:
+            messages.success(request, f"API key {key.public_id} ({key.name}) is revoked.")
     return redirect("accounts:profile-api-keys")

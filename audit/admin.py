@@ -136,6 +136,7 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
         "timestamp",
         "username",
         "key_public_id",
+        "key_name",
         "source",
         "endpoint",
         "tool",
@@ -156,7 +157,7 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
     actions = ("export_csv", "export_jsonl")
     fieldsets = (
         (None, {"fields": ("timestamp", "activity_type", "source", "endpoint", "tool", "outcome", "http_status")}),
-        ("Who", {"fields": ("user", "username", "api_key", "key_public_id", "client_ip", "user_agent")}),
+        ("Who", {"fields": ("user", "username", "api_key", "key_public_id", "key_name", "client_ip", "user_agent")}),
         ("What", {"fields": ("arguments_display", "changes_display", "tenant_ids", "case_ids", "alert_ids", "error")}),
         ("Request", {"fields": ("duration_ms", "protocol_version", "request_id")}),
     )

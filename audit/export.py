@@ -22,6 +22,7 @@ FIELDS = (
     "username",
     "api_key_id",
     "key_public_id",
+    "key_name",
     "activity_type",
     "source",
     "endpoint",

@@ -42,6 +42,8 @@ class PublicApiAccess(models.Model):
         db_index=False, related_name="+",
     )
     key_public_id = models.CharField("key id", max_length=16, blank=True, default="")
+    # The key's name when the call was made; for an OAuth grant, the name of the app the user signed in to.
+    key_name = models.CharField("key or app", max_length=100, blank=True, default="")
     activity_type = models.CharField(max_length=40, default=ACTIVITY_PUBLIC_API_ACCESS)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.MCP)
     endpoint = models.CharField(max_length=120, blank=True, default="")

@@ -131,6 +131,7 @@ def _row_values(rec: AccessRecord) -> dict[str, Any]:
         "username": cut(username, 150),
         "api_key_id": api_key.pk if api_key is not None else None,
         "key_public_id": redact_id(key_public_id)[:16] if key_public_id else "",
+        "key_name": redact_text(str(getattr(api_key, "name", "") or ""), 100),
         "activity_type": ACTIVITY_PUBLIC_API_ACCESS,
         "source": str(rec.source)[:8],
         "endpoint": redact_text(str(rec.endpoint), 120),

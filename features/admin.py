@@ -7,7 +7,7 @@ from .models import FeatureSettings
 class FeatureSettingsAdmin(admin.ModelAdmin):
     """The System Settings switches; one row, changed in place, never added twice or deleted."""
 
-    list_display = ("__str__", "mcp_enabled", "ai_summary_enabled", "updated_at")
+    list_display = ("__str__", "mcp_enabled", "ai_summary_enabled", "oauth_dcr_enabled", "oauth_cimd_enabled", "updated_at")
     readonly_fields = ("updated_at",)
 
     def has_add_permission(self, request) -> bool:

@@ -1,4 +1,4 @@
-"""Feature settings: the operator's switches for the MCP server and AI summaries."""
+"""Feature settings: the operator's switches for the MCP server, AI summaries and how OAuth clients may register."""
 
 from __future__ import annotations
 
@@ -10,6 +10,14 @@ class FeatureSettings(models.Model):
 
     mcp_enabled = models.BooleanField("MCP server enabled", default=True)
     ai_summary_enabled = models.BooleanField("AI summary enabled", default=True)
+    oauth_dcr_enabled = models.BooleanField(
+        "OAuth: dynamic client registration", default=True,
+        help_text="MCP clients may register themselves (RFC 7591) to sign users in.",
+    )
+    oauth_cimd_enabled = models.BooleanField(
+        "OAuth: client metadata documents", default=True,
+        help_text="MCP clients may be known by the HTTPS URL of their metadata document.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -16,11 +16,18 @@ from .models import FeatureSettings
 class Switches:
     mcp_enabled: bool
     ai_summary_enabled: bool
+    dcr_enabled: bool  # OAuth clients may register themselves (RFC 7591)
+    cimd_enabled: bool  # OAuth clients may be known by a metadata document's URL
+
+
+# switch name (the command's) -> column; the order of Switches' fields.
+FIELDS = {"mcp": "mcp_enabled", "ai_summary": "ai_summary_enabled", "dcr": "oauth_dcr_enabled",
+          "cimd": "oauth_cimd_enabled"}
 
 
 @once_per_database
 def _select_sql(qn: Quote) -> str:
-    return (f"SELECT {qn('mcp_enabled')}, {qn('ai_summary_enabled')} FROM {qn(FeatureSettings._meta.db_table)} "
+    return (f"SELECT {', '.join(qn(column) for column in FIELDS.values())} FROM {qn(FeatureSettings._meta.db_table)} "
             f"WHERE {qn('id')} = %s")
 
 
@@ -29,14 +36,16 @@ def current() -> Switches:
     with connection.cursor() as cursor:
         cursor.execute(_select_sql(), [1])
         row = cursor.fetchone()
-    mcp_enabled, ai_summary_enabled = (bool(row[0]), bool(row[1])) if row is not None else (True, True)
+    # No row: nobody switched anything, so each switch is at its documented default (on).
+    mcp, ai_summary, dcr, cimd = (bool(v) for v in row) if row is not None else (True,) * len(FIELDS)
     # The environment kill switch wins over the database.
-    return Switches(mcp_enabled=mcp_enabled and settings.MCP_ENABLED, ai_summary_enabled=ai_summary_enabled)
+    return Switches(mcp_enabled=mcp and settings.MCP_ENABLED, ai_summary_enabled=ai_summary, dcr_enabled=dcr,
+                    cimd_enabled=cimd)
 
 
 def set_switch(*, name: str, enabled: bool) -> FeatureSettings:
-    """Turn `mcp` or `ai_summary` on or off."""
-    field = {"mcp": "mcp_enabled", "ai_summary": "ai_summary_enabled"}[name]
+    """Turn a switch (a key of FIELDS) on or off."""
+    field = FIELDS[name]
     row = FeatureSettings.load()
     setattr(row, field, enabled)
     row.save()

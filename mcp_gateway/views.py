@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.authentication import AuthenticationFailed, authenticate_bearer
 from audit.recorder import AuditUnavailable, row_required
 from features import switches as features
+from oauth import metadata as oauth_metadata
 from stellar_mcp_site.request_meta import client_ip, declared_body_length, request_id
 
 from . import protocol as p
@@ -130,7 +131,8 @@ def _handle(request: HttpRequest) -> HttpResponse:
 
     ip = client_ip(request)
     try:
-        principal = authenticate_bearer(request.headers.get("Authorization"), client_ip=ip)
+        principal = authenticate_bearer(request.headers.get("Authorization"), client_ip=ip,
+                                        resource=oauth_metadata.resource(request))
     except AuthenticationFailed as exc:
         return _refuse_authentication(request, exc, body, rid=rid, ip=ip, started=started)
     request.audit_username = principal.user.get_username()  # type: ignore[attr-defined]
@@ -176,7 +178,9 @@ def _refuse_authentication(
         outcome = "rate_limited"
     else:
         message = AUTH_HELP
-        status, headers = 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        # Where a client learns how to sign a user in (RFC 9728); error="invalid_token" once one was sent.
+        credential_sent = bool(request.headers.get("Authorization"))
+        status, headers = 401, {"WWW-Authenticate": oauth_metadata.challenge(request, credential_sent=credential_sent)}
         outcome = "unauthenticated"
     record_refusal(request, body, principal=None, key_public_id=exc.key_public_id or "", outcome=outcome,
                    error=message, http_status=status, rid=rid, ip=ip, started=started)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "tenants",
     "cases",
     "accounts",
+    "oauth",
     "audit",
     "mcp_gateway",
     "public_api",
@@ -225,6 +226,23 @@ AUDIT_READS_FAIL_OPEN = env.bool("AUDIT_READS_FAIL_OPEN", default=False)
 
 # --- Access tokens and key verification --------------------------------------------------------
 ACCESS_TOKEN_TTL_SECONDS = 600
+
+# --- OAuth 2.1 for hosted MCP clients (oauth/) -------------------------------------------------
+# The issuer and the resource (/mcp/) are MCP_PUBLIC_URL's when it is set (set it behind a proxy), else
+# the request's own scheme and host.
+OAUTH_ACCESS_TOKEN_SECONDS = min(env.int("OAUTH_ACCESS_TOKEN_SECONDS", default=600), 600)
+OAUTH_REFRESH_TOKEN_DAYS = env.int("OAUTH_REFRESH_TOKEN_DAYS", default=30)
+OAUTH_CODE_SECONDS = 60
+# Client ID Metadata Documents: fetched over HTTPS from public addresses, at most this big and this
+# slow, kept this long.
+OAUTH_CLIENT_METADATA_MAX_BYTES = 5 * 1024
+OAUTH_CLIENT_METADATA_TIMEOUT_SECONDS = 5.0
+OAUTH_CLIENT_METADATA_CACHE_SECONDS = 3600
+# TEST AIDS ONLY: fetch metadata documents from loopback addresses (http too), trusting this CA bundle.
+OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK = env.bool("OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK", default=False)
+OAUTH_CLIENT_METADATA_CA_BUNDLE = env.str("OAUTH_CLIENT_METADATA_CA_BUNDLE", default="")
+# Dynamic client registrations per client address per hour (an anonymous endpoint writes a row each).
+OAUTH_REGISTRATIONS_PER_HOUR = env.int("OAUTH_REGISTRATIONS_PER_HOUR", default=20)
 # Pepper of the API key digests; empty: derived from SECRET_KEY (then changing SECRET_KEY voids every key).
 API_KEY_PEPPER = env.str("API_KEY_PEPPER", default="")
 # Failed authentication attempts allowed per client IP per window before 429s.

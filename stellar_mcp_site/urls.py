@@ -1,4 +1,4 @@
-"""Root URLs: the MCP endpoint, the admin console, the profile pages."""
+"""Root URLs: the MCP endpoint, OAuth sign-in, the admin console, the profile pages."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("mcp_gateway.urls")),
+    # Sign-in for hosted MCP clients (OAuth 2.1) and its metadata documents.
+    path("", include("oauth.urls")),
     # The Stellar-compatible Public API over the embedded store.
     path("connect/api/", include("public_api.urls")),
     path("", include("accounts.urls")),

@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("stellar_mcp_site", "tenants", "features", "accounts", "cases", "audit", "mcp_gateway", "public_api")
+APPS = ("stellar_mcp_site", "tenants", "features", "accounts", "oauth", "cases", "audit", "mcp_gateway", "public_api")
 DOORS = ("mcp_gateway", "public_api")
 
 

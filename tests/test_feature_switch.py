@@ -21,11 +21,14 @@ def feature(*args: str) -> str:
 
 
 def test_command_shows_and_switches(db):
-    assert feature() == "mcp: on\nai_summary: on\n"
-    assert feature("mcp", "off") == "mcp: off\nai_summary: on\n"
-    assert feature("ai_summary", "off") == "mcp: off\nai_summary: off\n"
+    oauth = "dcr: on\ncimd: on\n"
+    assert feature() == "mcp: on\nai_summary: on\n" + oauth
+    assert feature("mcp", "off") == "mcp: off\nai_summary: on\n" + oauth
+    assert feature("ai_summary", "off") == "mcp: off\nai_summary: off\n" + oauth
+    assert feature("dcr", "off").endswith("dcr: off\ncimd: on\n")
+    assert feature("cimd", "off").endswith("dcr: off\ncimd: off\n")
     row = FeatureSettings.objects.get()
-    assert (row.mcp_enabled, row.ai_summary_enabled) == (False, False)
+    assert (row.mcp_enabled, row.ai_summary_enabled, row.oauth_dcr_enabled, row.oauth_cimd_enabled) == (False,) * 4
     assert feature("mcp", "on").startswith("mcp: on")
     with pytest.raises(CommandError, match="on or off"):
         call_command("feature", "mcp")

@@ -139,7 +139,7 @@ def test_list_shows_every_key_with_its_state_and_no_secret():
 
     lines = run("list_api_keys")
     header = lines[0].split()
-    assert header[:4] == ["KEY", "ID", "NAME", "OWNER"]
+    assert header[:4] == ["KEY", "ID", "KIND", "NAME"]
     for column in ("SCOPE", "TENANTS", "CREATED", "EXPIRES", "LAST USED", "STATE"):
         assert column in lines[0]
     by_id = {line.split()[0]: line for line in lines[1:-1]}

@@ -217,7 +217,11 @@ def test_missing_or_bad_credentials_get_401_with_challenge(live_url, authorizati
         headers["Authorization"] = authorization
     response = httpx.post(f"{live_url}/mcp/", json=rpc("initialize", INIT), headers=headers)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    # Where to sign in (RFC 9728), and error="invalid_token" only when a credential was sent.
+    challenge = f'Bearer resource_metadata="{live_url}/.well-known/oauth-protected-resource/mcp/", ' \
+                'scope="cases:read cases:write"'
+    sent = bool(authorization)
+    assert response.headers["www-authenticate"] == challenge + (', error="invalid_token"' if sent else "")
     assert_sized(response)
     message = response.json()["error"]["message"]
     assert "Authorization: Bearer" in message

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.management.commands._keys import user_by_username
 from accounts.selectors import api_key_list
 
-COLUMNS = ("KEY ID", "NAME", "OWNER", "SCOPE", "TENANTS", "CREATED", "EXPIRES", "LAST USED", "STATE")
+COLUMNS = ("KEY ID", "KIND", "NAME", "OWNER", "SCOPE", "TENANTS", "CREATED", "EXPIRES", "LAST USED", "STATE")
 
 
 def _when(value: datetime | None) -> str:
@@ -16,7 +16,8 @@ def _when(value: datetime | None) -> str:
 
 
 class Command(BaseCommand):
-    help = "List API keys (never their secrets): id, name, owner, scope, tenants, dates and state."
+    help = ("List API keys and OAuth grants (kind oauth: an app a user signed in to), never their secrets: id, "
+            "kind, name, owner, scope, tenants, dates and state.")
 
     def add_arguments(self, parser):
         parser.add_argument("--user", metavar="USERNAME", help="Only this user's keys.")
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         rows = [
             (
                 key.public_id,
+                key.kind,
                 key.name,
                 key.user.get_username(),
                 key.scope,
