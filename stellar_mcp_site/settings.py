@@ -236,7 +236,7 @@ OAUTH_CODE_SECONDS = 60
 # Client ID Metadata Documents: fetched over HTTPS from public addresses, at most this big and this
 # slow, kept this long.
 OAUTH_CLIENT_METADATA_MAX_BYTES = 5 * 1024
-OAUTH_CLIENT_METADATA_TIMEOUT_SECONDS = 5.0
+OAUTH_CLIENT_METADATA_TIMEOUT_SECONDS = env.float("OAUTH_CLIENT_METADATA_TIMEOUT_SECONDS", default=5.0)
 OAUTH_CLIENT_METADATA_CACHE_SECONDS = 3600
 # TEST AIDS ONLY: fetch metadata documents from loopback addresses (http too), trusting this CA bundle.
 OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK = env.bool("OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK", default=False)
