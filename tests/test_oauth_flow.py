@@ -191,3 +191,20 @@ def test_switched_off_registration_and_metadata_documents_are_refused_and_not_ad
     page = httpx.get(f"{site}/oauth/authorize", params={"client_id": metadata_host.url("/client.json"),
                                                         "response_type": "code"})
     assert page.status_code == 400 and "switched them off" in page.text
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/big.json", "larger than 5120 bytes"),
+    ("/slow.json", "took too long"),
+    ("/redirect.json", "redirects elsewhere"),
+    ("/wrong-id.json", "must name its own URL"),
+    ("/bad-redirect.json", "must use https"),
+    ("/missing.json", "HTTP 404"),
+])
+def test_an_unusable_metadata_document_is_refused_with_a_reason(site, world, metadata_host, path, words):
+    started = time.monotonic()
+    page = httpx.get(f"{site}/oauth/authorize", params={"client_id": metadata_host.url(path), "response_type": "code"},
+                     timeout=30)
+    assert page.status_code == 400 and words in page.text, page.text[-800:]
+    assert time.monotonic() - started < 5  # the fetch gave up at its deadline (1.5 s here)
+    assert not OAuthClient.objects.exists()
