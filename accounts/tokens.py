@@ -84,23 +84,6 @@ def access_token_verify(token: str, *, now: float, audience: str | None = None) 
     return VerifiedToken(public_id, exp, oauth)
 
 
-def _expiry(api_key: ApiKey, now: datetime, ttl: int) -> tuple[int, int]:
-    """(issued, exp) epoch seconds of a token for `api_key`: `ttl` seconds, never past the key's own end."""
-    issued = int(now.timestamp())
-    exp = issued + ttl
-    for end in (api_key.expires_at, api_key.grace_until):
-        if end is not None:
-            exp = min(exp, int(end.timestamp()))
-    return issued, exp
-
-
-def oauth_token_issue(*, grant: ApiKey, audience: str, now: datetime) -> tuple[str, int]:
-    """An OAuth access token for the grant (an API key of kind oauth) and `audience`, and its lifetime
-    in seconds (OAUTH_ACCESS_TOKEN_SECONDS, never past the grant's end)."""
-    issued, exp = _expiry(grant, now, settings.OAUTH_ACCESS_TOKEN_SECONDS)
-    return oauth_token_encode(grant.public_id, exp, audience), exp - issued
-
-
 def access_token_issue(*, api_key: ApiKey, now: datetime | None = None) -> dict:
     """A token for `api_key`, valid ACCESS_TOKEN_TTL_SECONDS and never past the key's own end.
 
@@ -111,7 +94,11 @@ def access_token_issue(*, api_key: ApiKey, now: datetime | None = None) -> dict:
     now = now or timezone.now()
     if not key_is_usable(api_key, now):
         raise AuthenticationFailed(key_public_id=api_key.public_id)
-    issued, exp = _expiry(api_key, now, settings.ACCESS_TOKEN_TTL_SECONDS)
+    issued = int(now.timestamp())
+    exp = issued + settings.ACCESS_TOKEN_TTL_SECONDS
+    for end in (api_key.expires_at, api_key.grace_until):
+        if end is not None:
+            exp = min(exp, int(end.timestamp()))
     return {
         "access_token": access_token_encode(api_key.public_id, exp),
         "token_type": "Bearer",

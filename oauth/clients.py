@@ -18,7 +18,7 @@ import socket
 import time
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
@@ -128,20 +128,29 @@ def client_for(client_id: str, switches: Switches) -> OAuthClient | None:
 
 
 def _fetch_document(url: str) -> Any:
-    parts = urlsplit(url)
-    test_loopback = settings.OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK and parts.hostname in LOOPBACK_HOSTS
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        raise ClientRefused("The client metadata document's URL is not a valid URL.") from None
+    test_loopback = settings.OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK and host in LOOPBACK_HOSTS
     if parts.scheme != "https" and not (test_loopback and parts.scheme == "http"):
         raise ClientRefused("A client metadata document must be served over https.")
-    if parts.path in ("", "/") or parts.fragment or parts.username or not parts.hostname:
+    if parts.path in ("", "/") or parts.fragment or parts.username or not host:
         raise ClientRefused("A client metadata document's URL needs a path, and no fragment or credentials.")
-    _check_public_host(parts.hostname, allow_loopback=test_loopback)
+    address = _public_address(host, allow_loopback=test_loopback)
+    # Connect to the address just checked rather than let a second lookup answer differently (DNS
+    # rebinding); TLS still verifies the certificate against the host name.
+    netloc = f"[{address}]" if ":" in address else address
+    target = urlunsplit((parts.scheme, f"{netloc}:{port}" if port else netloc, parts.path, parts.query, ""))
     deadline = time.monotonic() + settings.OAUTH_CLIENT_METADATA_TIMEOUT_SECONDS
     limit = settings.OAUTH_CLIENT_METADATA_MAX_BYTES
     verify: str | bool = settings.OAUTH_CLIENT_METADATA_CA_BUNDLE or True
     try:
         with httpx.Client(timeout=settings.OAUTH_CLIENT_METADATA_TIMEOUT_SECONDS, follow_redirects=False,
                           verify=verify, trust_env=False) as http:
-            with http.stream("GET", url, headers={"Accept": "application/json"}) as response:
+            with http.stream("GET", target, headers={"Accept": "application/json", "Host": parts.netloc},
+                             extensions={"sni_hostname": host}) as response:
                 if response.is_redirect:
                     raise ClientRefused("The client metadata document's URL redirects elsewhere; it must serve the document.")
                 if response.status_code != 200:
@@ -164,16 +173,17 @@ def _fetch_document(url: str) -> Any:
     return document
 
 
-def _check_public_host(host: str, *, allow_loopback: bool) -> None:
-    """Refuse a host that resolves to an address in this network (loopback, private, link-local...)."""
+def _public_address(host: str, *, allow_loopback: bool) -> str:
+    """An address of `host`, refused when any of them is in this network (loopback, private, link-local...)."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
-    except (OSError, UnicodeError):
+        addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)})
+    except (OSError, UnicodeError, ValueError):
         raise ClientRefused("The client metadata document's host does not resolve.") from None
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         if not (ip.is_global or (allow_loopback and ip.is_loopback)):
             raise ClientRefused("The client metadata document's host is not a public address.")
+    return addresses[0].split("%")[0]
 
 
 def forget(client: OAuthClient, *, by: Any = None) -> int:

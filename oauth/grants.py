@@ -4,6 +4,7 @@ that lead to it. Codes and refresh tokens are random, shown once, stored as dige
 from __future__ import annotations
 
 import hashlib
+import logging
 import hmac
 import secrets
 from datetime import datetime, timedelta
@@ -19,6 +20,8 @@ from stellar_mcp_site.signing import signing_key
 from tenants.models import Tenant
 
 from .models import AuthorizationCode, Grant, OAuthClient, RefreshToken
+
+logger = logging.getLogger(__name__)
 
 REFRESH_TOKEN_PREFIX = "sor-"
 # The API key scope a grant of these OAuth scopes carries, and back.
@@ -67,6 +70,8 @@ def grant_from_code(code: AuthorizationCode, *, public_id: str, refresh_token: s
     RefreshToken.objects.create(digest=digest(refresh_token), grant=grant, expires_at=key.expires_at)
     code.used_at, code.grant = now, grant
     code.save(update_fields=["used_at", "grant"])
+    logger.info("OAuth grant %s made for %s by %s (scope %s)", key.public_id, code.client.name,
+                code.user.get_username(), code.scope)
     return grant
 
 

@@ -90,3 +90,20 @@ def test_any_registration_document_is_answered(target, metadata):
     response = target.anonymous.post("/oauth/register", json=metadata)
     assert_answered(response)
     assert response.status_code in (201, 400, 429), response.text
+
+
+# Malformed authorities only: a host of brackets, colons and the like never reaches a DNS server or a socket.
+client_id_urls = st.builds(lambda scheme, host, port, path: f"{scheme}://{host}{port}{path}",
+                           st.sampled_from(["https", "http", "HTTPS", "ftp"]),
+                           st.text(alphabet="[]:%@.", max_size=8),
+                           st.sampled_from(["", ":", ":0", ":443", ":99999", ":x"]),
+                           st.sampled_from(["", "/", "/client.json", "/a b", "#frag", "?q=1"]))
+
+
+@FUZZ
+@given(client_id=client_id_urls, signed_in=st.booleans())
+def test_any_client_id_url_is_answered(target, client_id, signed_in):
+    http = target.browser.http if signed_in else target.anonymous
+    response = http.get("/oauth/authorize", params={"client_id": client_id, "response_type": "code"})
+    assert_answered(response)
+    assert response.status_code == 400, response.text[:300]

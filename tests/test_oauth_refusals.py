@@ -307,6 +307,10 @@ def test_oversized_requests_are_413(live_url):
     ("https://[::1]/client.json", "not a public address"),
     ("https://169.254.169.254/latest/meta-data.json", "not a public address"),
     ("https://app.example/", "path"),
+    ("https://[zz]/client.json", "not a valid URL"),
+    ("http://[::1", "not a valid URL"),
+    ("https://app.example:99999/client.json", "not a valid URL"),
+    ("https://a b/client.json", "does not resolve"),
 ])
 def test_metadata_documents_come_from_public_https_hosts_only(live_url, client_id, words):
     page = httpx.get(authorize_url(live_url, client_id, challenge="x" * 43))
