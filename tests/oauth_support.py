@@ -255,3 +255,20 @@ def connect(base_url: str, username: str, *, access: str = "read_write", **choic
     token = exchange(base_url, code=answer["code"], code_verifier=verifier, client_id=client_id)
     assert token.status_code == 200, token.text
     return {**token.json(), "client_id": client_id}
+
+
+def grant_token(base_url: str, user: Any, *, scope: str = "read_write", tenant_ids: list[str] | None = None,
+                audience: str | None = None) -> str:
+    """An access token of a new grant made the way a code exchange makes it (without the HTTP steps), for
+    the permission matrices; `audience` another resource's URL to make a token this server must refuse."""
+    from accounts.keys import generate_public_id
+    from accounts.tokens import oauth_token_encode
+    from oauth import grants
+    from oauth.models import OAuthClient, Registration
+
+    client = OAuthClient.objects.create(client_id=f"mcp_{secrets.token_urlsafe(12)}", name="Matrix app",
+                                        redirect_uris=[CALLBACK], registration=Registration.DCR)
+    code = grants.save_code(code=secrets.token_urlsafe(), client=client, user=user, redirect_uri=CALLBACK,
+                            code_challenge="-", scope=scope, tenant_ids=tenant_ids, resource=f"{base_url}/mcp/")
+    grant = grants.grant_from_code(code, public_id=generate_public_id(), refresh_token=grants.new_refresh_token())
+    return oauth_token_encode(grant.key.public_id, int(time.time()) + 600, audience or f"{base_url}/mcp/")

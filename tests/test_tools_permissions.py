@@ -1,7 +1,8 @@
 """The permission matrix: every tool, for each kind of caller, reaches exactly what it may.
 
 Callers: a root key, a tenant-limited key (root user, key restricted to Acme), a tenant-limited user
-(Acme only), a read-only key, a revoked key and an expired access token. Globex's data must not be
+(Acme only), a read-only key, the same two limits as OAuth grants (an app the user signed in to), a
+revoked key or grant, an expired access token and a grant's token made for another resource. Globex's data must not be
 reachable by _id, ticket_id, alert id, search text or cursor by anyone limited to Acme, and every
 miss reads exactly like a real one.
 """
@@ -18,6 +19,7 @@ from accounts.tokens import access_token_encode
 from cases.models import Case
 from tests.factories import make_alert, make_case, make_tenant, make_user
 from tests.mcp_helpers import McpSession, RawMcp
+from tests.oauth_support import grant_token
 
 ALL_TOOLS = ["get_access_token", "listCases", "getCaseDetail", "getCaseAlerts", "updateCase", "getAlertDetail",
              "listTenant", "getTenantDetail"]
@@ -39,12 +41,15 @@ def world(live_url):
         "tenant-limited key": api_key_create(user=root, name="acme only", tenant_ids=[acme.cust_id])[1],
         "tenant-limited user": api_key_create(user=analyst, name="analyst")[1],
         "read-only key": api_key_create(user=analyst, name="ro", scope="read")[1],
+        "tenant-limited grant": grant_token(live_url, root, tenant_ids=[acme.cust_id]),
+        "read-only grant": grant_token(live_url, analyst, scope="read"),
     }
     return {"acme": acme, "globex": globex, "acme_case": acme_case, "globex_case": globex_case,
             "acme_alert": acme_alert, "globex_alert": globex_alert, "keys": keys, "url": live_url}
 
 
-LIMITED = ["tenant-limited key", "tenant-limited user", "read-only key"]
+LIMITED = ["tenant-limited key", "tenant-limited user", "read-only key", "tenant-limited grant", "read-only grant"]
+READ_ONLY = ["read-only key", "read-only grant"]
 
 
 @pytest.mark.parametrize("who", ["root key", *LIMITED])
@@ -53,8 +58,8 @@ def test_listing_tools_show_exactly_the_allowed_tenants(world, who):
     sees_globex = who == "root key"
     with McpSession(f"{world['url']}/mcp/", world["keys"][who]) as mcp:
         names = mcp.tool_names()
-        assert ("updateCase" in names) == (who != "read-only key")
-        assert len(names) == len(ALL_TOOLS) - (who == "read-only key")
+        assert ("updateCase" in names) == (who not in READ_ONLY)
+        assert len(names) == len(ALL_TOOLS) - (who in READ_ONLY)
 
         tenants = {t["cust_name"] for t in mcp.ok("listTenant")["tenants"]}
         assert tenants == ({"Acme", "Globex"} if sees_globex else {"Acme"})
@@ -66,6 +71,9 @@ def test_listing_tools_show_exactly_the_allowed_tenants(world, who):
         assert bool(mcp.ok("listCases", {"cust_id": globex.cust_id})["cases"]) == sees_globex
         assert mcp.ok("listCases", {"cust_id": acme.cust_id})["total"] == 1
 
+        if "grant" in who:  # an app's token is already a short-lived access token; it cannot make another
+            assert "access token" in mcp.fails("get_access_token")
+            return
         token = mcp.ok("get_access_token")
         assert token["expires_in"] == 600
     # The access token carries the same limits as its key.
@@ -86,7 +94,7 @@ def test_another_tenants_objects_read_exactly_like_misses(world, who):
             ("getAlertDetail", {"alert_id": g_alert.es_id}, {"alert_id": "x" * 20}, g_alert.es_id, "x" * 20),
             ("getTenantDetail", {"cust_id": globex.cust_id}, {"cust_id": MISSING_TENANT}, globex.cust_id, MISSING_TENANT),
         ]
-        if who != "read-only key":
+        if who not in READ_ONLY:
             probes.append(("updateCase", {"_id": g_case.stellar_id, "status": "Resolved", "resolution": "Benign"},
                            {"_id": MISSING_CASE, "status": "Resolved", "resolution": "Benign"},
                            g_case.stellar_id, MISSING_CASE))
@@ -106,9 +114,10 @@ def test_a_cursor_from_a_wider_scope_is_refused(world, who):
         assert "cursor is invalid" in mcp.fails("listCases", {"limit": 1, "cursor": cursor})
 
 
-def test_read_only_key_can_read_everything_but_is_refused_updates(world):
+@pytest.mark.parametrize("who", READ_ONLY)
+def test_read_only_key_can_read_everything_but_is_refused_updates(world, who):
     case = world["acme_case"]
-    with McpSession(f"{world['url']}/mcp/", world["keys"]["read-only key"]) as mcp:
+    with McpSession(f"{world['url']}/mcp/", world["keys"][who]) as mcp:
         mcp.ok("getCaseDetail", {"_id": case.stellar_id})
         mcp.ok("getCaseAlerts", {"_id": case.stellar_id})
         mcp.ok("getAlertDetail", {"alert_id": world["acme_alert"].stellar_uuid})
@@ -137,11 +146,17 @@ def _tool_arguments(world) -> dict[str, dict]:
     }
 
 
-@pytest.mark.parametrize("credential", ["revoked key", "expired token", "token of revoked key"])
+@pytest.mark.parametrize("credential", ["revoked key", "expired token", "token of revoked key", "revoked grant",
+                                        "grant token for another resource"])
 def test_dead_credentials_are_refused_for_every_tool(world, credential):
     key = world["keys"]["tenant-limited user"]
     row = ApiKey.objects.get(name="analyst")
-    if credential == "expired token":
+    if credential == "revoked grant":
+        bearer = world["keys"]["read-only grant"]
+        api_key_revoke(key=ApiKey.objects.get(kind="oauth", user__username="analyst"), reason="matrix")
+    elif credential == "grant token for another resource":
+        bearer = grant_token(world["url"], row.user, audience="https://other.example/mcp/")
+    elif credential == "expired token":
         bearer = access_token_encode(row.public_id, int(time.time()) - 1)
     elif credential == "token of revoked key":
         with McpSession(f"{world['url']}/mcp/", key) as mcp:
