@@ -4,10 +4,12 @@ and consent, exchanges the code with PKCE, calls tools, refreshes, and is refuse
 
 from __future__ import annotations
 
+import io
 import time
 
 import httpx
 import pytest
+from django.core.management import call_command
 
 from accounts.models import ApiKey, ApiKeyKind
 from audit.models import PublicApiAccess
@@ -208,3 +210,32 @@ def test_an_unusable_metadata_document_is_refused_with_a_reason(site, world, met
     assert page.status_code == 400 and words in page.text, page.text[-800:]
     assert time.monotonic() - started < 5  # the fetch gave up at its deadline (1.5 s here)
     assert not OAuthClient.objects.exists()
+
+
+def test_operators_see_grants_with_the_keys_and_revoke_them(site, world):
+    token = connect(site, "analyst")
+    grant = ApiKey.objects.get(kind=ApiKeyKind.OAUTH)
+    out = io.StringIO()
+    call_command("list_api_keys", stdout=out)
+    line = next(line for line in out.getvalue().splitlines() if line.startswith(grant.public_id))
+    assert line.split()[1] == "oauth" and "Manual client" in line and "analyst" in line
+
+    make_user("boss", root=True, is_staff=True, is_superuser=True, password=PASSWORD)
+    browser = Browser(site, "boss")
+    listing = browser.open("/admin/accounts/apikey/?kind__exact=oauth")
+    assert listing.status_code == 200 and grant.public_id in listing.text
+    csrf = browser._csrf(listing)
+    # A grant is not a key: it cannot be rotated into one.
+    rotate = browser.http.post("/admin/accounts/apikey/", data={
+        "csrfmiddlewaretoken": csrf, "action": "rotate_keys", "_selected_action": [str(grant.pk)], "confirm": "yes",
+        "grace_minutes": "0"})
+    assert "OAuth sign-in, not a key" in rotate.text and "sk-stellar-" not in rotate.text
+    assert not ApiKey.objects.filter(kind=ApiKeyKind.API_KEY).exists()
+    confirm = browser.http.post("/admin/accounts/apikey/", data={
+        "csrfmiddlewaretoken": csrf, "action": "revoke_keys", "_selected_action": [str(grant.pk)]})
+    assert confirm.status_code == 200 and "reason" in confirm.text
+    done = browser.http.post("/admin/accounts/apikey/", data={
+        "csrfmiddlewaretoken": csrf, "action": "revoke_keys", "_selected_action": [str(grant.pk)], "confirm": "yes",
+        "reason": "app no longer approved"})
+    assert done.status_code == 302
+    assert RawMcp(site, token["access_token"]).legacy("tools/list").status_code == 401
