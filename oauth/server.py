@@ -82,7 +82,9 @@ class Validator(RequestValidator):
                          tenant_ids=request.tenant_ids, resource=self.resource_uri)
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
-        row = (AuthorizationCode.objects.select_for_update().select_related("client", "user", "grant__key")
+        # The code's own row is locked (two exchanges of one code take turns); PostgreSQL cannot lock the
+        # nullable side of the outer join to its grant, hence of=("self",).
+        row = (AuthorizationCode.objects.select_for_update(of=("self",)).select_related("client", "user", "grant__key")
                .filter(digest=grants.digest(code or "")).first())
         if row is None or row.client_id != client.pk or row.resource != self.resource_uri:
             return False
@@ -111,7 +113,7 @@ class Validator(RequestValidator):
 
     # --- refresh tokens -----------------------------------------------------------------------
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
-        row = (RefreshToken.objects.select_for_update().select_related("grant__key__user", "grant__client")
+        row = (RefreshToken.objects.select_for_update(of=("self",)).select_related("grant__key__user", "grant__client")
                .filter(digest=grants.digest(refresh_token or "")).first())
         if row is None or row.grant.client_id != client.pk:
             return False
