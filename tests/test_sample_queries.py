@@ -4,7 +4,7 @@ on seeded demo data, through the official client over gunicorn."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -68,6 +68,40 @@ def test_cases_related_to_ransomware_from_the_last_week(root):
     result = root.ok("listCases", {"search": "ransomware", **last(7)})
     assert result["total"] > 0
     assert all("ransomware" in (c["name"] + " ".join(c["tags"])).lower() or c["_id"] for c in result["cases"])
+
+
+def all_ids(session, arguments: dict) -> list[str]:
+    """Every case the listing finds, through all its pages."""
+    ids, cursor = [], None
+    while True:
+        page = session.ok("listCases", {**arguments, "limit": 100, **({"cursor": cursor} if cursor else {})})
+        ids += [c["_id"] for c in page["cases"]]
+        if not (cursor := page["next_cursor"]):
+            return ids
+
+
+@pytest.mark.parametrize("phrase, arguments", [
+    ("from the last week", {"created_within": "7d"}),
+    ("from the last week", {"created_within": "1w"}),
+    ("the last 90 minutes", {"created_within": "90m"}),
+    ("created today", {"created_at_from": "TODAY", "created_at_to": "TODAY"}),
+    ("created since yesterday 08:00 UTC", {"created_at_from": "YESTERDAYT08:00:00Z", "created_at_to": "TODAY"}),
+])
+def test_plain_language_times_find_what_epoch_milliseconds_find(root, phrase, arguments):
+    today = datetime.now(timezone.utc).date()
+    arguments = {k: v.replace("TODAY", today.isoformat()).replace("YESTERDAY", (today - timedelta(days=1)).isoformat())
+                 for k, v in arguments.items()}
+    plain = root.ok("listCases", {**arguments, "limit": 100})
+    applied = plain["applied_filters"]
+    low, high = applied["created_at_from"], applied["created_at_to"]
+    # The bounds a careful model would have computed itself.
+    if "created_within" in arguments:
+        assert abs(high - time.time() * 1000) < 60_000
+    else:
+        assert applied["created_at_to_iso"] == f"{today.isoformat()}T23:59:59.999Z"
+    by_epoch = all_ids(root, {"created_at_from": low, "created_at_to": high})
+    assert all_ids(root, arguments) == by_epoch, phrase
+    assert len(by_epoch) == plain["total"]
 
 
 def test_unassigned_high_severity_cases(root):

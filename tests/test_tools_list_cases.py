@@ -243,3 +243,90 @@ def test_a_common_searchs_total_follows_an_update_in_every_worker(world, mcp):
     assert totals() == [n + 1] * 6
     Case.objects.filter(ticket_id=40_000).delete()
     assert totals() == [n] * 6
+
+
+# --- times as a model writes them ----------------------------------------------------------------------
+def test_iso_dates_and_date_times_are_ranges_echoed_in_both_forms(world, mcp):
+    now = world["now"]
+    start, end = now - 100 * HOUR, now
+    by_ms = mcp.ok("listCases", {"created_at_from": ms(start), "created_at_to": ms(end)})
+    iso_z = {"created_at_from": start.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+             "created_at_to": end.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"}
+    by_iso = mcp.ok("listCases", iso_z)
+    assert ticket_ids(by_iso) == ticket_ids(by_ms) == tids(world, "ransom", "phish", "scan", "old", "globex")
+    applied = by_iso["applied_filters"]
+    assert (applied["created_at_from"], applied["created_at_to"]) == (ms(start), ms(end))
+    assert (applied["created_at_from_iso"], applied["created_at_to_iso"]) == (iso_z["created_at_from"],
+                                                                            iso_z["created_at_to"])
+    # The same instant with an offset.
+    shifted = (start + 2 * HOUR).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+02:00"
+    offset = mcp.ok("listCases", {"created_at_from": shifted, "created_at_to": iso_z["created_at_to"]})
+    assert offset["applied_filters"]["created_at_from"] == ms(start)
+    # A date alone is the whole UTC day: "created today".
+    today = now.strftime("%Y-%m-%d")
+    day = mcp.ok("listCases", {"created_at_from": today, "created_at_to": today})["applied_filters"]
+    assert day["created_at_from_iso"] == f"{today}T00:00:00.000Z" and day["created_at_to_iso"] == f"{today}T23:59:59.999Z"
+    # Epoch milliseconds as a string are epoch milliseconds.
+    assert ticket_ids(mcp.ok("listCases", {"created_at_from": str(ms(start)), "created_at_to": str(ms(end))})) == \
+        ticket_ids(by_ms)
+
+
+@pytest.mark.parametrize("within, names", [
+    ("90m", ["ransom"]),
+    ("150m", ["ransom", "phish"]),
+    ("5h", ["ransom", "phish", "scan", "globex"]),
+    ("4d", ["ransom", "phish", "scan", "old", "globex"]),
+    ("1w", ["ransom", "phish", "scan", "old", "globex"]),
+])
+def test_created_within_is_a_window_ending_now(world, mcp, within, names):
+    result = mcp.ok("listCases", {"created_within": within})
+    assert ticket_ids(result) == tids(world, *names)
+    applied = result["applied_filters"]
+    assert applied["created_within"] == within and "default_window" not in applied
+    assert applied["created_at_to"] - applied["created_at_from"] == {"m": 60_000, "h": 3_600_000, "d": 86_400_000,
+                                                                      "w": 604_800_000}[within[-1]] * int(within[:-1])
+    assert applied["created_at_to_iso"].endswith("Z")
+
+
+def test_modified_within_replaces_the_default_window(world, mcp):
+    result = mcp.ok("listCases", {"modified_within": "31h", "search": "ransomware"})
+    assert ticket_ids(result) == tids(world, "ransom", "old")
+    assert "default_window" not in result["applied_filters"]
+
+
+def test_a_window_ending_now_stays_fixed_across_pages(world, mcp):
+    first = mcp.ok("listCases", {"created_within": "5h", "limit": 2, "sort": "created_at", "order": "desc"})
+    make_case(world["acme"], name="Arrived meanwhile", created_at=timezone.now())
+    second = mcp.ok("listCases", {"created_within": "5h", "limit": 2, "sort": "created_at", "order": "desc",
+                                  "cursor": first["next_cursor"]})
+    seen = ticket_ids(first) | ticket_ids(second)
+    assert seen == tids(world, "ransom", "phish", "scan", "globex")
+    assert second["applied_filters"]["created_at_from"] == first["applied_filters"]["created_at_from"]
+    # The cursor belongs to its query: not to another window, nor to a listing without one.
+    assert "cursor is invalid" in mcp.fails("listCases", {"created_within": "6h", "limit": 2,
+                                                          "cursor": first["next_cursor"]})
+    assert "cursor is invalid" in mcp.fails("listCases", {"modified_within": "5h", "limit": 2,
+                                                          "cursor": first["next_cursor"]})
+    stretched = "c0-" + first["next_cursor"][1:].split("-", 1)[1]
+    assert "cursor is invalid" in mcp.fails("listCases", {"created_within": "5h", "limit": 2, "cursor": stretched})
+
+
+@pytest.mark.parametrize("arguments, words", [
+    ({"created_at_from": "2026-11-24T08:00:00", "created_at_to": "2026-11-25"}, "no time zone"),
+    ({"created_at_from": "last week", "created_at_to": "2026-11-25"}, "ISO 8601 date"),
+    ({"created_at_from": "24/11/2026", "created_at_to": "2026-11-25"}, "is not a time"),
+    ({"created_at_from": "2026-02-30", "created_at_to": "2026-03-01"}, "is not a time"),
+    ({"created_at_from": "9999-01-01", "created_at_to": "9999-01-02"}, "out of range"),
+    ({"created_at_from": "1950-01-01", "created_at_to": "1950-01-02"}, "out of range"),
+    ({"created_at_from": "2026-11-25", "created_at_to": "2026-11-24"}, "swap them"),
+    ({"created_at_from": "2026-11-25"}, "created_at_to is missing"),
+    ({"created_within": "7 days"}, "90m, 24h, 7d or 4w"),
+    ({"created_within": "0m"}, "from 1m to 520w"),
+    ({"created_within": "600w"}, "from 1m to 520w"),
+    ({"created_within": "-1d"}, "not a duration"),
+    ({"created_within": "7d", "created_at_from": "2026-11-24", "created_at_to": "2026-11-25"}, "not both"),
+    ({"modified_within": "1y"}, "not a duration"),
+    ({"created_at_from": True, "created_at_to": "2026-11-25"}, "created_at_from"),
+])
+def test_times_that_cannot_be_read_exactly_are_errors_naming_the_forms(mcp, arguments, words):
+    assert words in mcp.fails("listCases", arguments)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -13,7 +12,6 @@ from cases.models import OPEN_STATUSES
 
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
 from .common import (
-    MIN_EPOCH_MS,
     SEVERITIES,
     STATUSES,
     UNASSIGNED_WORDS,
@@ -22,12 +20,20 @@ from .common import (
     normalise_choice,
     split_list,
 )
+from .time_ranges import BOUND_FORMS, DAY_MS, DURATION_FORMS, bound_ms, duration_ms, iso
 
-DAY_MS = 24 * 3600 * 1000
+# The two ranges: (field the duration is given in, lower bound, upper bound).
+_RANGES = {"created": ("created_within", "created_at_from", "created_at_to"),
+           "modified": ("modified_within", "modified_at_from", "modified_at_to")}
 
-_RANGE_PAIRS = (("created_at_from", "created_at_to"), ("modified_at_from", "modified_at_to"))
 
-EpochMs = Field(default=None, ge=0, le=32503680000000, description="UTC epoch milliseconds.")
+def _bound(description: str) -> Any:
+    return Field(None, description=f"{description}: {BOUND_FORMS}.")
+
+
+def _within(what: str) -> Any:
+    return Field(None, max_length=20, description=f"Cases {what} in the last ...: {DURATION_FORMS}. "
+                                                   f"Instead of {what.split()[0]}_at_from/_to.")
 
 
 class ListCasesArgs(ToolArgs):
@@ -43,10 +49,12 @@ class ListCasesArgs(ToolArgs):
     search: str | None = Field(
         None, max_length=200, description="Full-text terms over name, tags, summary, assignee and ticket id."
     )
-    created_at_from: int | None = EpochMs
-    created_at_to: int | None = EpochMs
-    modified_at_from: int | None = EpochMs
-    modified_at_to: int | None = EpochMs
+    created_at_from: int | str | None = _bound("Created at or after")
+    created_at_to: int | str | None = _bound("Created at or before")
+    modified_at_from: int | str | None = _bound("Modified at or after")
+    modified_at_to: int | str | None = _bound("Modified at or before")
+    created_within: str | None = _within("created")
+    modified_within: str | None = _within("modified")
     sort: Literal["created_at", "modified_at", "score", "ticket_id", "severity"] = "created_at"
     order: Literal["asc", "desc"] = "desc"
     limit: int = Field(20, ge=1, le=100)
@@ -80,59 +88,74 @@ class ListCasesArgs(ToolArgs):
 
     @model_validator(mode="after")
     def _ranges(self) -> "ListCasesArgs":
-        for low, high in _RANGE_PAIRS:
+        """Bounds resolved to epoch milliseconds (both or neither), durations to their length."""
+        for within, low, high in _RANGES.values():
             a, b = getattr(self, low), getattr(self, high)
             if (a is None) != (b is None):
                 missing = high if b is None else low
                 raise ValueError(
-                    f"{missing} is missing: give both bounds in epoch milliseconds, or neither for the last 24 hours"
+                    f"{missing} is missing: give both bounds in epoch milliseconds (or as ISO 8601 dates), "
+                    f"or {within}, or neither for the last 24 hours"
                 )
+            if getattr(self, within) is not None:
+                if a is not None:
+                    raise ValueError(f"give {within} or {low}/{high}, not both")
+                duration_ms(getattr(self, within), name=within)
             if a is not None:
-                if a < MIN_EPOCH_MS or b < MIN_EPOCH_MS:
+                if isinstance(a, int) and isinstance(b, int) and a < 100_000_000_000 and b < 100_000_000_000:
                     raise ValueError(f"{low}/{high} look like seconds: give epoch milliseconds (seconds × 1000)")
+                a, b = bound_ms(a, end=False, name=low), bound_ms(b, end=True, name=high)
                 if a > b:
                     raise ValueError(f"{low} is after {high}: swap them")
+                setattr(self, low, a)
+                setattr(self, high, b)
         return self
 
-
-def _iso(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms // 1000, tz=timezone.utc).replace(microsecond=(ms % 1000) * 1000)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    def durations(self) -> dict[str, int]:
+        """The ranges given as a duration ending now, by range ("created", "modified"), in milliseconds."""
+        return {name: duration_ms(getattr(self, within), name=within)
+                for name, (within, _, _) in _RANGES.items() if getattr(self, within) is not None}
 
 
 _BAD_CURSOR = "cursor is invalid or belongs to a different query: repeat the query without cursor to start again."
 
 
-def _read_cursor(cursor: str) -> tuple[str, list[int] | None]:
-    """The backend's cursor and the default window it pages through (None: the query gave a range).
+def _read_cursor(cursor: str) -> tuple[str, dict[str, tuple[int, int]]]:
+    """The backend's cursor and the windows ending "now" it pages through, by range.
 
-    The window travels in the clear before the backend's cursor, which is signed and bound to the whole
-    query, the window's bounds included: a window changed in transit no longer matches its cursor."""
-    parts = cursor.split("~")
-    if len(parts) == 1:
-        return cursor, None
-    if len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit():
-        return parts[2], [int(parts[0]), int(parts[1])]
-    raise ToolError(_BAD_CURSOR)
+    A window (the default 24 hours, or a created_within/modified_within) is fixed when the first page is
+    asked for and travels in the clear before the backend's cursor ("c<from>-<to>~m<from>-<to>~<cursor>"),
+    so every page of one listing covers the same span. The backend's cursor is signed and bound to the whole
+    query, the windows' bounds included: a window changed in transit no longer matches its cursor."""
+    *prefix, backend_cursor = cursor.split("~")
+    windows: dict[str, tuple[int, int]] = {}
+    for part in prefix:
+        name = {"c": "created", "m": "modified"}.get(part[:1])
+        bounds = part[1:].split("-")
+        if name is None or name in windows or len(bounds) != 2 or not all(b.isdigit() for b in bounds):
+            raise ToolError(_BAD_CURSOR)
+        windows[name] = (int(bounds[0]), int(bounds[1]))
+    return backend_cursor, windows
+
+
+def _write_cursor(backend_cursor: str, windows: dict[str, tuple[int, int]]) -> str:
+    return "~".join([*(f"{name[0]}{a}-{b}" for name, (a, b) in windows.items()), backend_cursor])
 
 
 def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
-    explicit_range = args.created_at_from is not None or args.modified_at_from is not None
-    backend_cursor, window = _read_cursor(args.cursor) if args.cursor else (None, None)
-    created_from, created_to = args.created_at_from, args.created_at_to
-    default_window = None
-    if not explicit_range:
-        # The default window is fixed when the first page is asked for and travels in the cursor,
-        # so every page of one listing covers the same 24 hours.
-        if window is None:
-            if backend_cursor is not None:
-                raise ToolError(_BAD_CURSOR)
-            now = int(time.time() * 1000)
-            window = [now - DAY_MS, now]
-        created_from, created_to = window
-        default_window = {"created_at_from": created_from, "created_at_to": created_to, "default": "last 24 hours"}
-    elif window is not None:
+    durations = args.durations()
+    default = args.created_at_from is None and args.modified_at_from is None and not durations
+    if default:
+        durations = {"created": DAY_MS}
+    backend_cursor, windows = _read_cursor(args.cursor) if args.cursor else (None, {})
+    if args.cursor is not None and (set(windows) != set(durations)
+                                    or any(b - a != durations[name] for name, (a, b) in windows.items())):
         raise ToolError(_BAD_CURSOR)
+    if not windows:
+        now = int(time.time() * 1000)
+        windows = {name: (now - length, now) for name, length in durations.items()}
+    created_from, created_to = windows.get("created", (args.created_at_from, args.created_at_to))
+    modified_from, modified_to = windows.get("modified", (args.modified_at_from, args.modified_at_to))
 
     assignee, unassigned = args.assignee, False
     if assignee:
@@ -153,8 +176,8 @@ def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
         search=args.search or None,
         created_from=created_from,
         created_to=created_to,
-        modified_from=args.modified_at_from,
-        modified_to=args.modified_at_to,
+        modified_from=modified_from,
+        modified_to=modified_to,
         sort=args.sort,
         order=args.order,
         limit=args.limit,
@@ -164,9 +187,7 @@ def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
         page = backend().list_cases(ctx.principal.tenants, query)
     except InvalidArgument as exc:
         raise ToolError(exc.message) from None
-    next_cursor = page.next_cursor
-    if next_cursor and not explicit_range:
-        next_cursor = f"{window[0]}~{window[1]}~{next_cursor}"
+    next_cursor = _write_cursor(page.next_cursor, windows) if page.next_cursor else None
     for case in page.items:
         ctx.tenant_ids.add(case["cust_id"])
 
@@ -182,15 +203,19 @@ def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
             "tags": args.tags,
             "min_score": args.min_score,
             "search": args.search,
-            "created_at_from": args.created_at_from,
-            "created_at_to": args.created_at_to,
-            "modified_at_from": args.modified_at_from,
-            "modified_at_to": args.modified_at_to,
+            "created_within": args.created_within,
+            "modified_within": args.modified_within,
         }.items()
         if v is not None
     }
-    if default_window:
-        applied["default_window"] = {**default_window, "from_iso": _iso(created_from), "to_iso": _iso(created_to)}
+    # Each range as it was resolved, in epoch milliseconds and in UTC ISO 8601.
+    for name, low, high in (("created_at", created_from, created_to), ("modified_at", modified_from, modified_to)):
+        if low is not None and not default:
+            applied.update({f"{name}_from": low, f"{name}_to": high,
+                            f"{name}_from_iso": iso(low), f"{name}_to_iso": iso(high)})
+    if default:
+        applied["default_window"] = {"created_at_from": created_from, "created_at_to": created_to,
+                                     "default": "last 24 hours", "from_iso": iso(created_from), "to_iso": iso(created_to)}
     applied.update(sort=args.sort, order=args.order, limit=args.limit)
     return {"cases": page.items, "total": page.total, "next_cursor": next_cursor, "applied_filters": applied}
 
@@ -200,9 +225,11 @@ registry.register(
         name="listCases",
         title="List cases",
         description=(
-            "List and search security cases with filters, sorting and cursor pagination. Without "
-            "created_at_from/to or modified_at_from/to it covers only cases created in the last 24 hours; "
-            "for older cases give both bounds of a range in UTC epoch milliseconds. Filters combine with AND; "
+            "List and search security cases with filters, sorting and cursor pagination. Without a time range "
+            "it covers only cases created in the last 24 hours. For other times give created_within or "
+            "modified_within (e.g. 7d, 90m), or both bounds of a range as ISO 8601 dates or date-times "
+            "(2026-12-01, 2026-12-01T08:00:00Z; a date alone is the whole UTC day) or UTC epoch milliseconds; "
+            "applied_filters shows the range as resolved. Filters combine with AND; "
             "several values of status or severity combine with OR. Returns cases (with _id for the other "
             "tools and ticket_id, the human case number), total, next_cursor (null on the last page) and "
             "applied_filters. For 'most severe' sort by severity or score, order desc."
