@@ -33,14 +33,15 @@ from .models import ACTIVITY_PUBLIC_API_ACCESS, Outcome, PublicApiAccess
 from .paginator import EstimatedCountPaginator
 from .selectors import MEDIAN_SAMPLE, REFUSED, activity_dashboard
 
-# The tools of the product documentation ("Supported API Calls"); a name a client made up is still
-# findable with the search box.
+# The tools of the product documentation ("Supported API Calls") and addCaseComment; a name a client
+# made up is still findable with the search box.
 DOCUMENTED_TOOLS = (
     "get_access_token",
     "listCases",
     "getCaseDetail",
     "getCaseAlerts",
     "updateCase",
+    "addCaseComment",
     "getAlertDetail",
     "listTenant",
     "getTenantDetail",

@@ -115,22 +115,26 @@ class CaseView(PublicApiView):
             resolution=body.get("resolution"),
             resolution_note=body.get("resolution_note"),
         )
-        actor = self._actor(request, case_id)
+        actor = acting_user(self, request, case_id)
         outcome = store.update_case(self.principal.tenants, case_id, update, actor=actor)
         self.audit_tenants.add(outcome["case"]["cust_id"])
         self.audit_changes = outcome["changes"]
         return data(stellar_case(outcome["case"]))
 
-    def _actor(self, request: Request, case_id: str) -> Any:
-        wanted = (request.META.get(ON_BEHALF_OF_HEADER) or "").strip()
-        principal = self.principal
-        if not wanted or not principal.tenants.all_tenants:
-            return principal.user
-        self.audit_arguments["on_behalf_of"] = wanted[:150]
-        acting = store.assignable_user(principal.tenants, case_id, username=wanted[:150])
-        if acting is None:
-            raise ApiError(403, "forbidden", "X-On-Behalf-Of names no active user with access to this case's tenant.")
-        return acting
+
+
+def acting_user(view: PublicApiView, request: Request, case_id: str) -> Any:
+    """Who makes a change: the key's owner, or for a gateway's root-scope key the user X-On-Behalf-Of names
+    (an active user with access to the case's tenant, else 403)."""
+    wanted = (request.META.get(ON_BEHALF_OF_HEADER) or "").strip()
+    principal = view.principal
+    if not wanted or not principal.tenants.all_tenants:
+        return principal.user
+    view.audit_arguments["on_behalf_of"] = wanted[:150]
+    acting = store.assignable_user(principal.tenants, case_id, username=wanted[:150])
+    if acting is None:
+        raise ApiError(403, "forbidden", "X-On-Behalf-Of names no active user with access to this case's tenant.")
+    return acting
 
 
 class CaseSectionView(PublicApiView):
@@ -140,6 +144,7 @@ class CaseSectionView(PublicApiView):
     users the case may be assigned to)."""
 
     SECTIONS = ("alerts", "comments", "observables", "activities", "scores", "summary", "ai_summary", "assignees")
+    write_methods = frozenset({"POST"})
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.route = f"/connect/api/v1/cases/{{id}}/{kwargs['section']}"
@@ -171,6 +176,23 @@ class CaseSectionView(PublicApiView):
         page = reader(scope, case_id, limit=MAX_LIMIT)
         items = [{**item, "case_id": case_id} for item in page.items] if section == "comments" else page.items
         return data(items, total=page.total)
+
+    def post(self, request: Request, case_id: str, section: str) -> Response:
+        """POST /cases/{id}/comments, body {"comment": "text"}: {"data": <the new comment>}."""
+        self.audit_cases.add(case_id)
+        if section != "comments":
+            raise ApiError(405, "method_not_allowed", "POST is accepted on /cases/{id}/comments only.",
+                           headers={"Allow": "GET"})
+        self.require_write()
+        body = request.data
+        if not isinstance(body, dict) or set(body) != {"comment"}:
+            raise InvalidArgument('The body must be {"comment": "text"}.')
+        self.audit_arguments = dict(body)
+        outcome = store.add_case_comment(self.principal.tenants, case_id, body["comment"],
+                                         actor=acting_user(self, request, case_id))
+        self.audit_tenants.add(outcome["cust_id"])
+        self.audit_changes = [{"field": "comment", "from": None, "to": outcome["comment"]["_id"]}]
+        return data({**outcome["comment"], "case_id": case_id})
 
 
 # Lucene query strings of the form  field:value [OR field:"value" ...]  over stellar_uuid and _id.

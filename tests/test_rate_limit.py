@@ -59,7 +59,7 @@ def test_the_check_reads_index_entries_only(per_endpoint):
 
     from django.db import connections
 
-    from audit.budgets import _nth_latest_call_sql
+    from audit.budgets import WRITE_ENDPOINTS, _nth_latest_call_sql
     from stellar_mcp_site.db_router import audit_database
 
     alias = audit_database()
@@ -73,7 +73,7 @@ def test_the_check_reads_index_entries_only(per_endpoint):
         for i in range(3000)
     )
     params = ["key0007", connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1)), "unauthenticated",
-              "rate_limited", *([endpoints[-1]] if per_endpoint else []), 59]
+              "rate_limited", *(WRITE_ENDPOINTS if per_endpoint else []), 59]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE audit_publicapiaccess")
         explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "

@@ -16,12 +16,13 @@ import pytest
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
 from accounts.tokens import access_token_encode
-from cases.models import Case
+from cases.models import Case, Comment
 from tests.factories import make_alert, make_case, make_tenant, make_user
 from tests.mcp_helpers import McpSession, RawMcp
 from tests.oauth_support import grant_token
 
-ALL_TOOLS = ["get_access_token", "listCases", "getCaseDetail", "getCaseAlerts", "updateCase", "getAlertDetail",
+ALL_TOOLS = ["get_access_token", "listCases", "getCaseDetail", "getCaseAlerts", "updateCase", "addCaseComment",
+             "getAlertDetail",
              "listTenant", "getTenantDetail"]
 MISSING_CASE = "0123456789abcdef01234567"
 MISSING_TENANT = "0123456789abcdef0123456789abcdef"
@@ -58,8 +59,8 @@ def test_listing_tools_show_exactly_the_allowed_tenants(world, who):
     sees_globex = who == "root key"
     with McpSession(f"{world['url']}/mcp/", world["keys"][who]) as mcp:
         names = mcp.tool_names()
-        assert ("updateCase" in names) == (who not in READ_ONLY)
-        assert len(names) == len(ALL_TOOLS) - (who in READ_ONLY)
+        assert ("updateCase" in names) == ("addCaseComment" in names) == (who not in READ_ONLY)
+        assert len(names) == len(ALL_TOOLS) - 2 * (who in READ_ONLY)
 
         tenants = {t["cust_name"] for t in mcp.ok("listTenant")["tenants"]}
         assert tenants == ({"Acme", "Globex"} if sees_globex else {"Acme"})
@@ -98,6 +99,8 @@ def test_another_tenants_objects_read_exactly_like_misses(world, who):
             probes.append(("updateCase", {"_id": g_case.stellar_id, "status": "Resolved", "resolution": "Benign"},
                            {"_id": MISSING_CASE, "status": "Resolved", "resolution": "Benign"},
                            g_case.stellar_id, MISSING_CASE))
+            probes.append(("addCaseComment", {"_id": g_case.stellar_id, "comment": "probe"},
+                           {"_id": MISSING_CASE, "comment": "probe"}, g_case.stellar_id, MISSING_CASE))
         for tool, hidden_args, missing_args, hidden_id, missing_id in probes:
             hidden = mcp.fails(tool, hidden_args)
             missing = mcp.fails(tool, missing_args)
@@ -124,6 +127,7 @@ def test_read_only_key_can_read_everything_but_is_refused_updates(world, who):
         mcp.ok("getTenantDetail", {"cust_id": world["acme"].cust_id})
         message = mcp.fails("updateCase", {"_id": case.stellar_id, "status": "Resolved", "resolution": "Benign"})
         assert "read-only" in message and "read-write" in message
+        assert "read-only" in mcp.fails("addCaseComment", {"_id": case.stellar_id, "comment": "noted"})
     assert Case.objects.get(pk=case.pk).status == "New"
 
 
@@ -141,6 +145,7 @@ def _tool_arguments(world) -> dict[str, dict]:
     return {
         "get_access_token": {}, "listCases": {}, "getCaseDetail": {"_id": case.stellar_id},
         "getCaseAlerts": {"_id": case.stellar_id}, "updateCase": {"_id": case.stellar_id, "severity": "Low"},
+        "addCaseComment": {"_id": case.stellar_id, "comment": "noted"},
         "getAlertDetail": {"alert_id": world["acme_alert"].stellar_uuid}, "listTenant": {},
         "getTenantDetail": {"cust_id": world["acme"].cust_id},
     }
@@ -171,3 +176,4 @@ def test_dead_credentials_are_refused_for_every_tool(world, credential):
         assert response.status_code == 401, (tool, response.text)
         assert response.headers["www-authenticate"].endswith('error="invalid_token"')
     assert Case.objects.get(pk=world["acme_case"].pk).severity == "Medium"
+    assert not Comment.objects.exists()

@@ -166,6 +166,21 @@ class CaseUpdate:
     expected_version: int | None = None
 
 
+MAX_COMMENT_CHARS = 5000
+
+
+def check_comment(comment: Any) -> str:
+    """A case comment's text, stripped: non-empty, at most MAX_COMMENT_CHARS characters, no NUL."""
+    if not isinstance(comment, str) or not comment.strip():
+        raise InvalidArgument("comment must be non-empty text.")
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise InvalidArgument(f"comment has {len(comment)} characters; at most {MAX_COMMENT_CHARS} are kept per comment.")
+    if "\x00" in comment:
+        raise InvalidArgument("comment must not contain the NUL character (U+0000).")
+    return comment
+
+
 def _clean_tags(name: str, tags: tuple[str, ...]) -> list[str]:
     cleaned: list[str] = []
     for raw in tags:
@@ -287,6 +302,12 @@ class CaseBackend(Protocol):
         refused. `assignee` must be one of list_assignable_users (username or email, case-insensitive).
         `from`/`to` of assignee are usernames (null for none), of tags the lists, of resolution null
         when unset. `actor` is the acting user (None: "System")."""
+        ...
+
+    def add_case_comment(self, scope: TenantScope, case_id: str, comment: str, *, actor: Any) -> dict[str, Any]:
+        """Add a comment (check_comment) by `actor` (None: "System"), with a "comment" Activity row, in one
+        transaction. Returns {"comment": <as list_case_comments gives it>, "cust_id": <the case's tenant>}.
+        Raises NotFound, InvalidArgument. The case's version and modified_at do not change."""
         ...
 
     # --- alerts --------------------------------------------------------------------------------

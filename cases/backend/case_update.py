@@ -1,4 +1,5 @@
-"""`updateCase` for the embedded backend: validate everything, then apply in one short transaction.
+"""`updateCase` and `addCaseComment` for the embedded backend: validate everything, then apply in one
+short transaction.
 
 Validation that needs no lock (values, the assignee) runs first, so a refused update never opens a
 write transaction. The transaction re-reads the case under a row lock (SELECT ... FOR UPDATE on
@@ -14,7 +15,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from cases.models import Activity, Case, CaseStatus, CaseTag
+from cases.models import Activity, Case, CaseStatus, CaseTag, Comment
+from tenants.models import Tenant
 from tenants.scope import TenantScope
 
 from .base import (
@@ -23,10 +25,11 @@ from .base import (
     Conflict,
     InvalidArgument,
     check_case_update,
+    check_comment,
     shown,
 )
 from .queries import assignable_users, case_not_found, visible_case
-from .serializers import CASE_RECORD_FIELDS, case_record, user_display_name
+from .serializers import CASE_RECORD_FIELDS, case_record, to_ms, user_display_name
 from .tenant_counts import forget_tenant_case_counts
 
 CLOSED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CANCELLED)
@@ -165,3 +168,20 @@ def update_case(scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: 
             )
         record = case_record(Case.objects.filter(pk=case_pk).values(*CASE_RECORD_FIELDS).get())
     return {"case": record, "changes": changes}
+
+
+def add_case_comment(scope: TenantScope, case_id: str, text: str, *, actor: Any) -> dict[str, Any]:
+    """See CaseBackend.add_case_comment."""
+    text = check_comment(text)
+    case_pk, tenant_pk = visible_case(scope, case_id)
+    actor_user = actor if getattr(actor, "pk", None) is not None else None
+    actor_name = user_display_name(actor_user) if actor_user is not None else "System"
+    with transaction.atomic():
+        now = timezone.now()
+        comment = Comment.objects.create(case_id=case_pk, user=actor_user, user_name=actor_name, comment=text,
+                                         created_at=now, modified_at=now)
+        Activity.objects.create(case_id=case_pk, field="comment", from_value="", to_value=text, user=actor_user,
+                                user_name=actor_name, timestamp=now)
+    item = {"_id": comment.stellar_id, "comment": text, "user": actor_user.get_username() if actor_user else None,
+            "user_name": actor_name, "created_at": to_ms(now), "modified_at": to_ms(now)}
+    return {"comment": item, "cust_id": Tenant.objects.values_list("cust_id", flat=True).get(pk=tenant_pk)}

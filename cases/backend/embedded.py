@@ -30,7 +30,7 @@ from .base import (
     check_limit,
     shown,
 )
-from .case_update import update_case
+from .case_update import add_case_comment, update_case
 from .queries import case_not_found, memoized_case_lookups, scoped_alerts, visible_case
 from .serializers import (
     alert_item,
@@ -286,6 +286,9 @@ class EmbeddedBackend:
 
     def update_case(self, scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
         return update_case(scope, case_id, update, actor=actor)
+
+    def add_case_comment(self, scope: TenantScope, case_id: str, comment: str, *, actor: Any) -> dict[str, Any]:
+        return add_case_comment(scope, case_id, comment, actor=actor)
 
     # --- alerts --------------------------------------------------------------------------------
     def get_alert(self, scope: TenantScope, alert_id: str) -> dict[str, Any]:

@@ -41,6 +41,7 @@ from .base import (
     UpstreamUnavailable,
     check_case_query,
     check_case_update,
+    check_comment,
     check_limit,
     shown,
 )
@@ -348,6 +349,26 @@ class UpstreamBackend(AlertsAndTenants):
         users = body.get("data") if isinstance(body, dict) else None
         keys = ("username", "email", "name")
         return [{k: u.get(k) for k in keys} for u in users if isinstance(u, dict)] if isinstance(users, list) else []
+
+    def add_case_comment(self, scope: TenantScope, case_id: str, comment: str, *, actor: Any) -> dict[str, Any]:
+        text = check_comment(comment)
+        case = self._fetch_case(case_id)
+        if not scope.allows(case.get("cust_id") or ""):
+            raise case_not_found(case_id)
+        username = actor.get_username() if getattr(actor, "pk", None) is not None else ""
+        try:
+            answer = self.client.call(
+                "POST", _case_path(case_id, "comments"), what=f"add a comment to case {shown(case_id)}",
+                json={"comment": text}, headers={"X-On-Behalf-Of": username} if username else None, idempotent=False,
+            )
+        except UpstreamRefusal as exc:
+            if exc.status == 404:
+                raise case_not_found(case_id) from None
+            raise self._refused(exc, "add a comment") from None
+        created = answer.get("data") if isinstance(answer, dict) else None
+        created = created if isinstance(created, dict) else {}
+        item = {k: created.get(k) for k in ("_id", "comment", "user", "user_name", "created_at", "modified_at")}
+        return {"comment": {**item, "comment": item["comment"] or text}, "cust_id": case["cust_id"]}
 
     def update_case(self, scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: Any) -> dict[str, Any]:
         tags_add, tags_delete = check_case_update(update)

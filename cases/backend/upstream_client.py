@@ -274,19 +274,20 @@ class UpstreamClient:
     # --- calls ----------------------------------------------------------------------------------
     def call(
         self, method: str, path: str, *, what: str, params: dict[str, Any] | None = None,
-        json: Any = None, headers: dict[str, str] | None = None,
+        json: Any = None, headers: dict[str, str] | None = None, idempotent: bool = True,
     ) -> Any:
         """The decoded JSON body of a 2xx answer; UpstreamRefusal for 400/403/404/409/422;
-        UpstreamUnavailable for everything else that goes wrong."""
+        UpstreamUnavailable for everything else that goes wrong. A call that is not `idempotent` (it
+        creates something) is retried only when the platform certainly did not act on it."""
         token = self.token()
-        response = self._send(method, path, what=what, params=params, json=json,
+        response = self._send(method, path, what=what, params=params, json=json, idempotent=idempotent,
                               headers={**(headers or {}), "Authorization": f"Bearer {token.value}"})
         if response.status_code == 401:
             # Expired early or revoked upstream: one new token, one more try.
             tokens.drop(self.config.credential_id, token.value)
             logger.info("upstream %s %s answered 401: renewing the access token once", method, path)
             token = self.token()
-            response = self._send(method, path, what=what, params=params, json=json,
+            response = self._send(method, path, what=what, params=params, json=json, idempotent=idempotent,
                                   headers={**(headers or {}), "Authorization": f"Bearer {token.value}"})
             if response.status_code == 401:
                 raise UpstreamUnavailable(
@@ -319,13 +320,16 @@ class UpstreamClient:
 
     def _send(
         self, method: str, path: str, *, what: str, params: dict[str, Any] | None = None, json: Any = None,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None, idempotent: bool = True,
     ) -> httpx.Response:
         """One call with the retry policy; returns any answer that is not worth retrying."""
         deadline = time.monotonic() + CALL_BUDGET_SECONDS
         attempts = self.config.max_retries + 1
         for attempt in range(1, attempts + 1):
             wait: float | None = None
+            # Whether the platform certainly did not act: it refused with 429 or 503, or was never reached.
+            # A timeout, a reset, a 502 or a 504 may come after it acted.
+            untouched = False
             try:
                 response = self.http.request(method, path, params=params, json=json, headers=headers,
                                              extensions={"trace": self._trace})
@@ -339,16 +343,24 @@ class UpstreamClient:
                         retryable=False,
                     ) from None
                 problem = f"could not be reached ({type(exc).__name__})"
+                untouched = isinstance(exc, httpx.ConnectError)
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 problem = f"answered {response.status_code}"
+                untouched = response.status_code in (429, 503)
                 wait = _retry_after(response)
                 if wait is not None and wait > RETRY_AFTER_CAP_SECONDS:
                     raise UpstreamUnavailable(
                         f"The Stellar Cyber API at {self.config.host} {problem} when asked to {what} and asked "
                         f"to retry after {int(wait)} seconds; retrying after that may help."
                     )
+            if not idempotent and not untouched:
+                raise UpstreamUnavailable(
+                    f"The Stellar Cyber API at {self.config.host} {problem} when asked to {what}: it may or may not "
+                    f"have been done. Check before trying again, so it is not done twice.",
+                    retryable=False,
+                )
             if wait is None:
                 wait = BACKOFF_BASE_SECONDS * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
             if attempt == attempts or time.monotonic() + wait > deadline:
