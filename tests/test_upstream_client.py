@@ -282,3 +282,41 @@ def test_one_pooled_client_per_configuration():
         assert client_for(config) is client_for(UpstreamConfig(url="http://127.0.0.1:1", api_key="k"))
     finally:
         release(config)
+
+
+# --- calls that create something: retried only when the platform certainly did not act ----------------
+
+def _case_id() -> str:
+    from cases.models import Case
+
+    return Case.objects.get().stellar_id
+
+
+def test_a_comment_refused_with_503_is_retried_and_added_once(flaky_503, root_key, configs):
+    from cases.models import Comment
+
+    backend = UpstreamBackend(configs(flaky_503.url, root_key))
+    backend.list_tenants(ROOT_SCOPE)  # the token exchange and a first call, so the next POST is the faulted one
+    added = backend.add_case_comment(ROOT_SCOPE, _case_id(), "noted", actor=None)
+    assert added["comment"]["comment"] == "noted"
+    assert Comment.objects.count() == 1
+
+
+@pytest.fixture(scope="module")
+def flaky_502(django_db_setup, django_db_blocker):
+    server = live_instance(django_db_blocker, PUBLIC_API_FAULT_STATUS="502", PUBLIC_API_FAULT_EVERY="2")
+    yield server
+    server.stop()
+
+
+def test_a_comment_answered_502_is_not_sent_again(flaky_502, root_key, configs):
+    """A 502 (like a timeout) may come after the platform acted: a second POST could add the comment twice."""
+    from cases.models import Comment
+
+    backend = UpstreamBackend(configs(flaky_502.url, root_key))
+    with pytest.raises(UpstreamUnavailable) as exc:
+        # The token exchange and the case lookup are each retried once past their 502; the POST is not.
+        backend.add_case_comment(ROOT_SCOPE, _case_id(), "noted once", actor=None)
+    assert "may or may not have been done" in exc.value.message and exc.value.retryable is False
+    posts = PublicApiAccess.objects.filter(endpoint="POST /connect/api/v1/cases/{id}/comments")
+    assert posts.count() == 1 and not Comment.objects.exists()
