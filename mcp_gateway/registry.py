@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
 
 from accounts.principal import Principal
 
@@ -80,6 +80,7 @@ class Tool:
     endpoint: str  # the Stellar Cyber Public API call this tool mirrors, for the audit row
     read_only: bool = True
     idempotent: bool = True
+    result: Any = None  # the typed dict the handler builds (mcp_gateway/results.py): the outputSchema
 
     def definition(self) -> dict[str, Any]:
         return {
@@ -87,6 +88,7 @@ class Tool:
             "title": self.title,
             "description": self.description,
             "inputSchema": input_schema(self.args_model),
+            **({"outputSchema": output_schema(self.result)} if self.result is not None else {}),
             "annotations": {
                 "title": self.title,
                 "readOnlyHint": self.read_only,
@@ -112,6 +114,26 @@ def input_schema(model: type[ToolArgs]) -> dict[str, Any]:
     property names and go too.
     """
     return _compact(model.model_json_schema())
+
+
+def output_schema(result: Any) -> dict[str, Any]:
+    """The JSON Schema of a tool's structuredContent, from the typed dict its handler builds, compacted:
+    no titles, and `anyOf` of plain types written as one `type` list. Unlike an argument's, a result's
+    null is a value the schema must allow, so it stays."""
+    return _compact_output(TypeAdapter(result).json_schema())
+
+
+def _compact_output(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_compact_output(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _compact_output(v) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
+    options = out.get("anyOf")
+    if isinstance(options, list) and all(isinstance(o, dict) and set(o) == {"type"} for o in options):
+        del out["anyOf"]
+        out["type"] = [o["type"] for o in options]
+    return out
 
 
 def _compact(node: Any) -> Any:
@@ -174,7 +196,14 @@ class Registry:
         return [t for t in self._tools.values() if t.read_only or principal.can_write]
 
     def definitions_for(self, principal: Principal) -> list[dict[str, Any]]:
-        return [_DEFINITION_CACHE.setdefault(t.name, t.definition()) for t in self.visible_to(principal)]
+        return [_definition(t) for t in self.visible_to(principal)]
+
+
+def _definition(tool: Tool) -> dict[str, Any]:
+    """A tool's definition, built once per process (its schemas do not change)."""
+    if tool.name not in _DEFINITION_CACHE:
+        _DEFINITION_CACHE[tool.name] = tool.definition()
+    return _DEFINITION_CACHE[tool.name]
 
 
 _DEFINITION_CACHE: dict[str, dict[str, Any]] = {}

@@ -6,6 +6,7 @@ from typing import Any
 
 from accounts.tokens import access_token_issue
 
+from ..results import AccessTokenResult
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
 
 
@@ -13,7 +14,7 @@ class NoArgs(ToolArgs):
     pass
 
 
-def get_access_token(ctx: ToolContext, args: NoArgs) -> dict[str, Any]:
+def get_access_token(ctx: ToolContext, args: NoArgs) -> AccessTokenResult:
     if ctx.principal.api_key is None:
         raise ToolError("get_access_token needs an API key behind the request.")
     if ctx.principal.via_access_token:
@@ -38,6 +39,7 @@ registry.register(
         ),
         args_model=NoArgs,
         handler=get_access_token,
+        result=AccessTokenResult,
         endpoint="POST /connect/api/v1/access_token",
         idempotent=False,
     )

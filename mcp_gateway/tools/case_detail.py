@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cases.backend import InvalidArgument
 
+from ..results import CaseAlertsResult, CaseDetailResult
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
 from .common import backend, check_case_id, clip, split_list
 
@@ -61,17 +62,17 @@ def _resolve_case(ctx: ToolContext, args: CaseRef) -> dict[str, Any]:
     return case
 
 
-def get_case_detail(ctx: ToolContext, args: CaseDetailArgs) -> dict[str, Any]:
+def get_case_detail(ctx: ToolContext, args: CaseDetailArgs) -> CaseDetailResult:
     with backend().reading_one_case():
         return _case_detail(ctx, args)
 
 
-def _case_detail(ctx: ToolContext, args: CaseDetailArgs) -> dict[str, Any]:
+def _case_detail(ctx: ToolContext, args: CaseDetailArgs) -> CaseDetailResult:
     scope, b = ctx.principal.tenants, backend()
     case = _resolve_case(ctx, args)
     case_id = case["_id"]
     wanted = args.include or list(SECTIONS)
-    result: dict[str, Any] = {"_id": case_id, "ticket_id": case["ticket_id"]}
+    result: CaseDetailResult = {"_id": case_id, "ticket_id": case["ticket_id"]}
     errors: list[str] = []
     if "case" in wanted:
         result["case"] = case
@@ -120,7 +121,7 @@ class CaseAlertsArgs(CaseRef):
     cursor: str | None = Field(None, max_length=2000, description="next_cursor of the previous page.")
 
 
-def get_case_alerts(ctx: ToolContext, args: CaseAlertsArgs) -> dict[str, Any]:
+def get_case_alerts(ctx: ToolContext, args: CaseAlertsArgs) -> CaseAlertsResult:
     case = _resolve_case(ctx, args)
     try:
         page = backend().list_case_alerts(ctx.principal.tenants, case["_id"], limit=args.limit, cursor=args.cursor)
@@ -144,6 +145,7 @@ registry.register(
         ),
         args_model=CaseDetailArgs,
         handler=get_case_detail,
+        result=CaseDetailResult,
         endpoint="GET /connect/api/v1/cases/{id}",
     )
 )
@@ -159,6 +161,7 @@ registry.register(
         ),
         args_model=CaseAlertsArgs,
         handler=get_case_alerts,
+        result=CaseAlertsResult,
         endpoint="GET /connect/api/v1/cases/{id}/alerts",
     )
 )

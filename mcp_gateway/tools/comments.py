@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from cases.backend import InvalidArgument
 from cases.backend.base import MAX_COMMENT_CHARS
 
+from ..results import AddCaseCommentResult
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
 from .common import backend, check_case_id
 
@@ -34,7 +35,7 @@ class AddCaseCommentArgs(ToolArgs):
         return check_case_id(value)
 
 
-def add_case_comment(ctx: ToolContext, args: AddCaseCommentArgs) -> dict[str, Any]:
+def add_case_comment(ctx: ToolContext, args: AddCaseCommentArgs) -> AddCaseCommentResult:
     ctx.case_ids.add(args.case_id)
     try:
         outcome = backend().add_case_comment(ctx.principal.tenants, args.case_id, args.comment,
@@ -58,6 +59,7 @@ registry.register(
         ),
         args_model=AddCaseCommentArgs,
         handler=add_case_comment,
+        result=AddCaseCommentResult,
         endpoint="POST /connect/api/v1/cases/{id}/comments",
         read_only=False,
         idempotent=False,

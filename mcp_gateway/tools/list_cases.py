@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from cases.backend import CaseQuery, InvalidArgument
 from cases.models import OPEN_STATUSES
 
+from ..results import ListCasesResult
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
 from .common import (
     SEVERITIES,
@@ -142,7 +143,7 @@ def _write_cursor(backend_cursor: str, windows: dict[str, tuple[int, int]]) -> s
     return "~".join([*(f"{name[0]}{a}-{b}" for name, (a, b) in windows.items()), backend_cursor])
 
 
-def list_cases(ctx: ToolContext, args: ListCasesArgs) -> dict[str, Any]:
+def list_cases(ctx: ToolContext, args: ListCasesArgs) -> ListCasesResult:
     durations = args.durations()
     default = args.created_at_from is None and args.modified_at_from is None and not durations
     if default:
@@ -236,6 +237,7 @@ registry.register(
         ),
         args_model=ListCasesArgs,
         handler=list_cases,
+        result=ListCasesResult,
         endpoint="GET /connect/api/v1/cases",
     )
 )

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from ..results import ListTenantResult, TenantDetailResult
 from ..registry import Tool, ToolArgs, ToolContext, registry
 from .common import backend, check_cust_id, split_list
 
@@ -27,7 +28,7 @@ class ListTenantArgs(ToolArgs):
         return items or None
 
 
-def list_tenant(ctx: ToolContext, args: ListTenantArgs) -> dict[str, Any]:
+def list_tenant(ctx: ToolContext, args: ListTenantArgs) -> ListTenantResult:
     tenants = backend().list_tenants(ctx.principal.tenants)
     ctx.tenant_ids.update(t["cust_id"] for t in tenants)
     if args.fields:
@@ -44,7 +45,7 @@ class TenantDetailArgs(ToolArgs):
         return check_cust_id(value)
 
 
-def get_tenant_detail(ctx: ToolContext, args: TenantDetailArgs) -> dict[str, Any]:
+def get_tenant_detail(ctx: ToolContext, args: TenantDetailArgs) -> TenantDetailResult:
     tenant = backend().get_tenant(ctx.principal.tenants, args.cust_id)
     ctx.tenant_ids.add(tenant["cust_id"])
     return tenant
@@ -60,6 +61,7 @@ registry.register(
         ),
         args_model=ListTenantArgs,
         handler=list_tenant,
+        result=ListTenantResult,
         endpoint="GET /connect/api/v1/tenants",
     )
 )
@@ -74,6 +76,7 @@ registry.register(
         ),
         args_model=TenantDetailArgs,
         handler=get_tenant_detail,
+        result=TenantDetailResult,
         endpoint="GET /connect/api/v1/tenants/{id}",
     )
 )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from cases.backend import CaseUpdate, InvalidArgument
 from cases.models import CaseStatus
 
+from ..results import UpdateCaseResult
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
 from .common import RESOLUTIONS, SEVERITIES, STATUSES, UNASSIGNED_WORDS, backend, check_case_id, normalise_choice
 
@@ -87,7 +88,7 @@ class UpdateCaseArgs(ToolArgs):
         return self
 
 
-def update_case(ctx: ToolContext, args: UpdateCaseArgs) -> dict[str, Any]:
+def update_case(ctx: ToolContext, args: UpdateCaseArgs) -> UpdateCaseResult:
     unassign = "assignee" in args.model_fields_set and (
         args.assignee is None or args.assignee.strip().lower() in UNASSIGNED_WORDS | {""}
     )
@@ -128,6 +129,7 @@ registry.register(
         ),
         args_model=UpdateCaseArgs,
         handler=update_case,
+        result=UpdateCaseResult,
         endpoint="PUT /connect/api/v1/cases/{id}",
         read_only=False,
         idempotent=True,
