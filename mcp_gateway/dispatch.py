@@ -25,6 +25,7 @@ from audit.budgets import retry_after_seconds
 from audit.recorder import AuditUnavailable
 from cases.backend import BackendError, Conflict
 
+from . import prompts
 from . import protocol as p
 from .registry import Tool, ToolContext, ToolError, registry, to_json_text
 from .sanitize import json_text_needs_neutralising, neutralise
@@ -128,7 +129,7 @@ def _modern_meta() -> dict[str, Any]:
     return {p.SERVER_INFO_META_KEY: server_info()}
 
 
-CAPABILITIES = {"tools": {"listChanged": False}}
+CAPABILITIES = {"tools": {"listChanged": False}, "prompts": {"listChanged": False}, "completions": {}}
 
 
 # --- the methods -----------------------------------------------------------------------------------
@@ -221,15 +222,7 @@ def _run_tool(tool: Tool, call: Call, report: CallReport) -> dict[str, Any]:
                 "Ask for a read-write key, or make the change in the Stellar Cyber UI.",
                 outcome="denied",
             )
-        key_id = getattr(principal.api_key, "public_id", "")
-        wait = retry_after_seconds(key_id, write=not tool.read_only) if key_id else None
-        if wait is not None:
-            budget = "updates" if not tool.read_only else "tool calls"
-            raise ToolError(
-                f"Rate limit reached: this API key has used its {budget} for the last minute. "
-                f"Retry {tool.name} in {wait} seconds.",
-                outcome="rate_limited",
-            )
+        _check_budget(principal, tool.name, write=not tool.read_only)
         structured = tool.handler(ctx, tool.parse_arguments(report.arguments))
     except (ToolError, Conflict, BackendError) as exc:
         outcome = exc.outcome if isinstance(exc, ToolError) else "conflict" if isinstance(exc, Conflict) else "tool_error"
@@ -246,6 +239,86 @@ def _run_tool(tool: Tool, call: Call, report: CallReport) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
 
 
+def _check_budget(principal: Principal, what: str, *, write: bool) -> None:
+    key_id = getattr(principal.api_key, "public_id", "")
+    wait = retry_after_seconds(key_id, write=write) if key_id else None
+    if wait is not None:
+        budget = "changes (case updates and comments)" if write else "calls"
+        raise ToolError(
+            f"Rate limit reached: this API key has used its {budget} for the last minute. Retry {what} in {wait} seconds.",
+            outcome="rate_limited",
+        )
+
+
+# --- prompts and completion ----------------------------------------------------------------------
+def _caching(call: Call, result: dict[str, Any]) -> dict[str, Any]:
+    if call.modern:
+        # The list varies with the key (read-only keys do not see what changes cases): private to it.
+        result.update(resultType="complete", ttlMs=p.TOOLS_LIST_TTL_MS, cacheScope="private", _meta=_modern_meta())
+    return result
+
+
+def _prompts_list(call: Call) -> dict[str, Any]:
+    _validate_params("prompts/list", call.version, call.params)
+    if (call.params or {}).get("cursor") is not None:
+        raise p.JsonRpcError(p.INVALID_PARAMS, "Invalid cursor: prompts/list has a single page; omit cursor.")
+    ctx = ToolContext(principal=call.principal, request_id=call.request_id, ai_summary_enabled=call.ai_summary_enabled)
+    listed = [prompt.definition() for prompt in prompts.visible_to(ctx)]
+    return _serialize("prompts/list", call.version, _caching(call, {"prompts": listed}))
+
+
+def _audited(call: Call, report: CallReport, run: Callable[[ToolContext], dict[str, Any]]) -> dict[str, Any]:
+    """Run a read that is audited like a tool call (prompts/get, completion/complete): within the key's
+    budget, one Activity Log row whatever happens; a refusal is a JSON-RPC error saying what to fix."""
+    ctx = ToolContext(principal=call.principal, request_id=call.request_id, ai_summary_enabled=call.ai_summary_enabled)
+    report.context = ctx
+    started = time.perf_counter()
+    try:
+        _check_budget(call.principal, report.tool, write=False)
+        result = run(ctx)
+    except (ToolError, BackendError) as exc:
+        report.outcome = exc.outcome if isinstance(exc, ToolError) else "tool_error"
+        report.error = exc.message
+        error = p.JsonRpcError(p.INVALID_PARAMS, exc.message)
+    except Exception:
+        logger.exception("%s failed (request %s)", report.endpoint, call.request_id)
+        report.outcome, report.error = "server_error", "internal error"
+        error = p.JsonRpcError(p.INTERNAL_ERROR, f"Internal error; it was logged with request id {call.request_id}.")
+    else:
+        report.duration_ms = (time.perf_counter() - started) * 1000
+        call.record(report, 200)
+        return result
+    report.duration_ms = (time.perf_counter() - started) * 1000
+    call.record(report, http_status(error, modern=call.modern))
+    raise error
+
+
+def _prompts_get(call: Call) -> dict[str, Any]:
+    _validate_params("prompts/get", call.version, call.params)
+    params = call.params or {}
+    name, arguments = str(params["name"]), params.get("arguments") or {}
+    report = CallReport(tool=name[:64], arguments=arguments, endpoint="prompts/get")
+    result = _audited(call, report, lambda ctx: prompts.get_prompt(ctx, name, arguments))
+    if call.modern:
+        result.update(resultType="complete", _meta=_modern_meta())
+    return _serialize("prompts/get", call.version, result)
+
+
+def _complete(call: Call) -> dict[str, Any]:
+    _validate_params("completion/complete", call.version, call.params)
+    params = call.params or {}
+    ref, argument = params["ref"], params["argument"]
+    if ref.get("type") != "ref/prompt":
+        raise p.JsonRpcError(p.INVALID_PARAMS, "This server completes prompt arguments only (ref/prompt).")
+    prompt_name, name, value = str(ref.get("name")), str(argument.get("name")), str(argument.get("value") or "")
+    report = CallReport(tool=f"{prompt_name}.{name}"[:64], arguments={"value": value}, endpoint="completion/complete")
+    values = _audited(call, report, lambda ctx: {"values": prompts.complete(ctx, prompt_name, name, value)})["values"]
+    result: dict[str, Any] = {"completion": {"values": values, "total": len(values), "hasMore": False}}
+    if call.modern:
+        result.update(resultType="complete", _meta=_modern_meta())
+    return _serialize("completion/complete", call.version, result)
+
+
 # method -> (handler on the 2025 handshake era, handler on the 2026-07-28 era); None: not on that era.
 METHODS: dict[str, tuple[Callable[[Call], dict[str, Any]] | None, Callable[[Call], dict[str, Any]] | None]] = {
     "initialize": (_initialize, None),
@@ -253,4 +326,7 @@ METHODS: dict[str, tuple[Callable[[Call], dict[str, Any]] | None, Callable[[Call
     "server/discover": (None, _discover),
     "tools/list": (_tools_list, _tools_list),
     "tools/call": (_tools_call, _tools_call),
+    "prompts/list": (_prompts_list, _prompts_list),
+    "prompts/get": (_prompts_get, _prompts_get),
+    "completion/complete": (_complete, _complete),
 }

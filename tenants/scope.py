@@ -58,3 +58,18 @@ def tenants_available_to(user: AbstractBaseUser) -> QuerySet[Tenant]:
     if access.all_tenants:
         return Tenant.objects.all()
     return access.tenants.all()
+
+
+def usernames_within(scope: TenantScope, prefix: str, *, limit: int) -> list[str]:
+    """Usernames (starting with `prefix`) of active users who can access one of the scope's tenants, and
+    only those: a caller never learns a user of a tenant it cannot see. Served by the username index."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    users = get_user_model().objects.filter(is_active=True, username__startswith=prefix)
+    if scope.all_tenants:
+        users = users.filter(tenant_access__isnull=False)
+    else:
+        users = users.filter(Q(tenant_access__all_tenants=True)
+                             | Q(tenant_access__tenants__cust_id__in=scope.cust_ids)).distinct()
+    return list(users.order_by("username").values_list("username", flat=True)[:limit])

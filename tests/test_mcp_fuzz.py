@@ -14,11 +14,14 @@ from accounts.services import api_key_create
 from tests.factories import make_case, make_tenant, make_user
 from tests.mcp_helpers import LEGACY, MODERN, RawMcp
 
-TOOLS = ["get_access_token", "listCases", "getCaseDetail", "getCaseAlerts", "updateCase", "getAlertDetail",
-         "listTenant", "getTenantDetail"]
+TOOLS = ["get_access_token", "listCases", "getCaseDetail", "getCaseAlerts", "updateCase", "addCaseComment",
+         "getAlertDetail", "listTenant", "getTenantDetail"]
+PROMPTS = ["triage_open_cases", "review_case_before_escalation", "summarize_case_activity", "review_case_alerts",
+           "update_case_handling"]
 ARG_NAMES = ["_id", "ticket_id", "cust_id", "status", "severity", "assignee", "tags", "limit", "cursor", "search",
              "include", "alert_id", "fields", "created_at_from", "created_at_to", "modified_at_from",
-             "modified_at_to", "sort", "order", "min_score", "resolution", "expected_version", "name"]
+             "modified_at_to", "sort", "order", "min_score", "resolution", "expected_version", "name", "comment",
+             "created_within", "modified_within"]
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
@@ -59,8 +62,9 @@ def test_arbitrary_bodies(raw: RawMcp, body: bytes):
 
 envelopes = st.fixed_dictionaries(
     {"jsonrpc": st.sampled_from(["2.0", "2.0", "1.0", 2]),
-     "method": st.sampled_from(["initialize", "ping", "tools/list", "tools/call", "server/discover",
-                                "notifications/initialized", "x"]) | st.text(max_size=10)},
+     "method": st.sampled_from(["initialize", "ping", "tools/list", "tools/call", "server/discover", "prompts/list",
+                                "prompts/get", "completion/complete", "notifications/initialized", "x"])
+     | st.text(max_size=10)},
     optional={"id": json_scalars, "params": json_values},
 )
 
@@ -89,3 +93,27 @@ def test_arbitrary_tool_arguments(raw: RawMcp, tool, arguments):
     if result is not None and result.get("isError"):
         text = result["content"][0]["text"]
         assert text and "Traceback" not in text
+
+
+prompt_values = st.sampled_from(["", "13", "1300", "#1300 x", "0" * 24, "-1", "99999999999", "ransomware", "Acme", "me",
+                                 "none", "critical,high"]) | st.text(max_size=40)
+
+
+@FUZZ
+@given(prompt=st.sampled_from(PROMPTS) | st.text(max_size=20),
+       arguments=st.dictionaries(st.sampled_from(["case", "tenant", "severity", "assignee"]) | st.text(max_size=8),
+                                 prompt_values | json_values, max_size=4),
+       modern=st.booleans())
+def test_arbitrary_prompt_arguments_and_completions(raw: RawMcp, prompt, arguments, modern):
+    get = {"name": prompt, "arguments": arguments}
+    ref = {"type": "ref/prompt", "name": prompt}
+    first = next(iter(arguments.items()), ("case", ""))
+    complete = {"ref": ref, "argument": {"name": first[0], "value": first[1]}}
+    for method, params in (("prompts/get", get), ("completion/complete", complete)):
+        if modern:
+            headers = {"Mcp-Name": prompt} if method == "prompts/get" and isinstance(prompt, str) and prompt.isascii() \
+                and prompt.isprintable() and prompt.strip() == prompt else None
+            response = raw.modern(method, params, headers=headers)
+        else:
+            response = raw.legacy(method, params)
+        assert_well_formed(response)

@@ -2,7 +2,8 @@
 
 Callers: a root key, a tenant-limited key (root user, key restricted to Acme), a tenant-limited user
 (Acme only), a read-only key, the same two limits as OAuth grants (an app the user signed in to), a
-revoked key or grant, an expired access token and a grant's token made for another resource. Globex's data must not be
+revoked key or grant, an expired access token and a grant's token made for another resource. Prompts and
+their completions are held to the same tenants as the tools. Globex's data must not be
 reachable by _id, ticket_id, alert id, search text or cursor by anyone limited to Acme, and every
 miss reads exactly like a real one.
 """
@@ -16,6 +17,7 @@ import pytest
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
 from accounts.tokens import access_token_encode
+from audit.models import PublicApiAccess
 from cases.models import Case, Comment
 from tests.factories import make_alert, make_case, make_tenant, make_user
 from tests.mcp_helpers import McpSession, RawMcp
@@ -177,3 +179,32 @@ def test_dead_credentials_are_refused_for_every_tool(world, credential):
         assert response.headers["www-authenticate"].endswith('error="invalid_token"')
     assert Case.objects.get(pk=world["acme_case"].pk).severity == "Medium"
     assert not Comment.objects.exists()
+
+
+@pytest.mark.parametrize("who", LIMITED)
+def test_prompts_and_completions_never_reach_another_tenant(world, who):
+    g_case = world["globex_case"]
+    raw = RawMcp(world["url"], world["keys"][who])
+
+    def prompt_error(case: str) -> str:
+        answer = raw.legacy("prompts/get", {"name": "review_case_alerts", "arguments": {"case": case}}).json()
+        return answer["error"]["message"]
+
+    hidden = prompt_error(str(g_case.ticket_id)).replace(str(g_case.ticket_id), "<n>")
+    assert hidden == prompt_error("999999").replace("999999", "<n>")
+    assert prompt_error(g_case.stellar_id).replace(g_case.stellar_id, "<id>") == \
+        prompt_error(MISSING_CASE).replace(MISSING_CASE, "<id>")
+
+    def completed(prompt: str, argument: str, value: str) -> list[str]:
+        params = {"ref": {"type": "ref/prompt", "name": prompt}, "argument": {"name": argument, "value": value}}
+        return raw.legacy("completion/complete", params).json()["result"]["completion"]["values"]
+
+    tickets = completed("review_case_alerts", "case", "")
+    assert tickets == [f"{world['acme_case'].ticket_id} Acme beacon"]
+    assert completed("review_case_alerts", "case", str(g_case.ticket_id)) == []
+    assert completed("review_case_alerts", "case", "secretproject") == []
+    assert completed("triage_open_cases", "tenant", "") == ["Acme"]
+    assert "globex-analyst" not in completed("triage_open_cases", "assignee", "")
+    assert "analyst" in completed("triage_open_cases", "assignee", "an")
+    rows = PublicApiAccess.objects.filter(endpoint__in=["prompts/get", "completion/complete"])
+    assert rows.count() == 4 + 6 and not rows.filter(case_ids__contains=g_case.stellar_id).exists()
