@@ -20,6 +20,12 @@ if [ ! -f tests/conformance/node_modules/.package-lock.json ] \
   (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The console's browser tests drive the distribution's Chromium through Playwright (which downloads no browser).
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && [ -z "${CHROMIUM_PATH:-}" ]; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
 databases=${TEST_DATABASES:-sqlite postgresql}
 is_postgres_url() { case ${1:-} in postgres://*|postgresql://*|pgsql://*) return 0 ;; *) return 1 ;; esac; }
 

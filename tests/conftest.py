@@ -306,3 +306,14 @@ if UPSTREAM_MODE:
         if "live_url" in getattr(item, "fixturenames", ()):
             ensure_upstream_gateway_key()
         yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item: a browser test saves its page when the call failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+from tests.browser import browser_page, chromium  # noqa: E402,F401  (fixtures for the console's browser tests)
