@@ -23,14 +23,19 @@ from tests.mcp_helpers import RawMcp
 
 
 def assert_updates_add_up(world, tally) -> None:
-    """No lost or duplicated update: versions, activity rows and audited changes agree per case."""
+    """No lost, duplicated or unaudited update: versions, activity rows and audited changes agree per case.
+
+    With the Activity Log in a file of its own (SQLite), a change's row commits just before the change; a
+    worker killed between the two commits leaves a row for a change that did not happen, never a change
+    without its row (audit/recorder.py: record_access). Only a call that got no answer can do that."""
     for case in world.update_cases:
         row = Case.objects.get(pk=case.pk)
         activities = Activity.objects.filter(case=case).count()
         audited = sum(1 for changes in PublicApiAccess.objects.filter(
             tool="updateCase", outcome="success", case_ids=case.stellar_id).values_list("changes", flat=True)
             if changes)
-        assert row.version - 1 == activities == audited
+        assert row.version - 1 == activities
+        assert activities <= audited <= activities + tally.dropped
         assert tally.changed.get(case.pk, 0) <= activities  # a dropped answer may hide a committed change
 
 
