@@ -36,7 +36,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "stellar_mcp_site.console.ConsoleAdminConfig",  # django.contrib.admin, under the product's name
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
