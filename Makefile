@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate seed bench clean
+.PHONY: run test install migrate seed bench screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@scripts/ensure_venv.sh "$(PYTHON)" "$(VENV)"
@@ -29,6 +29,10 @@ test: install
 ## The tools' latency and throughput over HTTP (benchmarks/tools.py; seeds its own 100,000-case file once).
 bench: install
 	$(PY) benchmarks/tools.py
+
+## Screenshots of the console's pages, light and dark, on demo data, into .run/screenshots/.
+screenshots: install
+	scripts/screenshots.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
