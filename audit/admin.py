@@ -46,6 +46,8 @@ DOCUMENTED_TOOLS = (
     "listTenant",
     "getTenantDetail",
 )
+# The dashboard's periods: ?period= -> (days, words).
+DASHBOARD_PERIODS = {"24h": (1, "24 hours"), "7d": (7, "7 days"), "30d": (30, "30 days")}
 NO_USER = "(none)"  # parentheses cannot appear in a Django username
 OUTCOME_COLORS = {
     Outcome.SUCCESS: "#2e7d32",
@@ -218,8 +220,14 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
     def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        data = activity_dashboard()
-        ticks = [(i, f"{h:%a %d}") for i, h in enumerate(data.hours) if h.hour == 0]
+        period = request.GET.get("period") if request.GET.get("period") in DASHBOARD_PERIODS else "7d"
+        days, period_label = DASHBOARD_PERIODS[period]
+        data = activity_dashboard(days=days)
+        if days == 1:
+            ticks = [(i, f"{h:%H:00}") for i, h in enumerate(data.hours) if h.hour % 3 == 0]
+        else:
+            every = 1 if days <= 7 else 5
+            ticks = [(i, f"{h:%a %d}") for i, h in enumerate(data.hours) if h.hour == 0 and h.toordinal() % every == 0]
         outcomes = [o for o in Outcome if data.totals.get(o.value)] or [Outcome.SUCCESS]
         calls_chart = stacked_bar_chart(
             [f"{h:%Y-%m-%d %H:00}" for h in data.hours],
@@ -238,7 +246,8 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Activity dashboard",
-            "subtitle": f"Last 7 days, since {data.since:%Y-%m-%d %H:00} {timezone.get_current_timezone_name()}",
+            "subtitle": f"Last {period_label}, since {data.since:%Y-%m-%d %H:00} {timezone.get_current_timezone_name()}",
+            "periods": [(key, label, key == period) for key, (_, label) in DASHBOARD_PERIODS.items()],
             "data": data,
             "outcome_totals": [(capfirst(o.label), data.totals.get(o.value, 0)) for o in Outcome],
             "median_sample": MEDIAN_SAMPLE,

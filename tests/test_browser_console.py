@@ -121,3 +121,17 @@ def test_an_operator_switches_the_mcp_server_off_and_on(browser_page, live_url):
     with page.expect_navigation():
         page.get_by_role("button", name="Save", exact=True).click()
     assert ping(live_url, key) == 200
+
+
+def test_the_dashboards_period_is_selectable(browser_page, live_url):
+    acme = make_tenant("Acme")
+    RawMcp(live_url, api_key_create(user=make_user("analyst", tenants=[acme]), name="k")[1]).call("listTenant")
+    page = browser_page
+    operator(page)
+    page.goto("/admin/audit/publicapiaccess/dashboard/")
+    assert "Last 7 days" in page.content()
+    for link, words in (("24 hours", "Last 24 hours"), ("30 days", "Last 30 days")):
+        with page.expect_navigation():
+            page.get_by_role("link", name=link, exact=True).click()
+        assert words in page.content() and page.get_by_text(link, exact=True).get_attribute("aria-current") == "page"
+        assert page.locator("svg.audit-chart").first.locator("rect").count() >= 1
