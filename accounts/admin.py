@@ -24,6 +24,7 @@ from accounts.forms import AdminApiKeyCreateForm, RevokeForm, RotateForm
 from accounts.models import ApiKey, ApiKeyState
 from accounts.selectors import api_key_state_filter
 from accounts.services import api_key_create, api_key_revoke, api_key_rotate
+from accounts.usage import calls_in_last_day
 from accounts.views import mcp_url
 from tenants.models import TenantAccess
 
@@ -61,7 +62,8 @@ class StateFilter(admin.SimpleListFilter):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "kind", "name", "user", "scope", "tenant_restriction", "last_used_at", "state")
+    list_display = ("public_id", "kind", "name", "user", "scope", "tenant_restriction", "last_used_at", "calls_24h",
+                    "state")
     list_filter = ("kind", "scope", StateFilter, ("user", admin.RelatedOnlyFieldListFilter))
     search_fields = ("public_id", "name", "user__username")
     list_select_related = ("user",)
@@ -126,6 +128,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "mcp_url": mcp_url(request),
         }
         return TemplateResponse(request, "admin/accounts/apikey/key_created.html", context)
+
+    @admin.display(description="calls (24 h)")
+    def calls_24h(self, obj: ApiKey) -> int:
+        # One lookup on the Activity Log's (key, time) index per listed key.
+        return calls_in_last_day([obj.public_id]).get(obj.public_id, 0)
 
     # --- actions -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from accounts.forms import ApiKeyCreateForm
 from accounts.models import USABLE_STATES, ApiKeyKind
 from accounts.selectors import api_key_get, api_key_list
 from accounts.services import api_key_create, api_key_revoke
+from accounts.usage import calls_in_last_day
 from tenants.scope import tenant_scope_for_user
 
 
@@ -43,6 +44,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             form = ApiKeyCreateForm(owner=request.user)
     now = timezone.now()
     keys = [(key, key.state_at(now)) for key in api_key_list(user=request.user, kind=ApiKeyKind.API_KEY)]
+    calls = calls_in_last_day([key.public_id for key, _ in keys])
     # Apps the user signed in to (OAuth): each is a key of kind oauth named after the app.
     apps = [(key, key.state_at(now)) for key in api_key_list(user=request.user, kind=ApiKeyKind.OAUTH)
             if key.state_at(now) in USABLE_STATES]
@@ -51,7 +53,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         "is_nav_sidebar_enabled": False,
         "title": "Profile | API Keys",
         "form": form,
-        "keys": keys,
+        "keys": [(key, state, calls.get(key.public_id, 0)) for key, state in keys],
         "apps": apps,
         "usable_states": USABLE_STATES,
         "new_keys": new_keys,

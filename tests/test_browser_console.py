@@ -135,3 +135,23 @@ def test_the_dashboards_period_is_selectable(browser_page, live_url):
             page.get_by_role("link", name=link, exact=True).click()
         assert words in page.content() and page.get_by_text(link, exact=True).get_attribute("aria-current") == "page"
         assert page.locator("svg.audit-chart").first.locator("rect").count() >= 1
+
+
+def test_key_lists_show_each_keys_calls_in_the_last_24_hours(browser_page, live_url):
+    analyst = make_user("analyst", tenants=[make_tenant("Acme")], password=PASSWORD)
+    busy, quiet = api_key_create(user=analyst, name="busy")[1], api_key_create(user=analyst, name="quiet")[1]
+    for _ in range(3):
+        RawMcp(live_url, busy).call("listTenant")
+    RawMcp(live_url, busy[:-4] + "xxxx").call("listTenant")  # a refused guess at the key is not its call
+    page = browser_page
+    operator(page)
+    page.goto("/admin/accounts/apikey/")
+    header = [h.strip().lower() for h in page.locator("#result_list thead th").all_inner_texts()]
+    column = header.index("calls (24 h)")
+    for name, calls in (("busy", "3"), ("quiet", "0")):
+        row = page.locator("#result_list tbody tr", has_text=name)
+        assert row.locator("th, td").nth(column).inner_text().strip() == calls, name
+    page.context.clear_cookies()
+    log_in(page, "analyst", PASSWORD, path="/profile/api-keys/")
+    row = page.locator("tr", has_text="busy")
+    assert "3" in row.locator("td").nth(7).inner_text()
