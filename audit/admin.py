@@ -19,9 +19,9 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from accounts.models import ApiKey
@@ -161,10 +161,20 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("timestamp", "activity_type", "source", "endpoint", "tool", "outcome", "http_status")}),
         ("Who", {"fields": ("user", "username", "api_key", "key_public_id", "key_name", "client_ip", "user_agent")}),
-        ("What", {"fields": ("arguments_display", "changes_display", "tenant_ids", "case_ids", "alert_ids", "error")}),
+        ("What", {"fields": ("arguments_display", "changes_display", "tenant_ids", "case_links", "alert_ids", "error")}),
         ("Request", {"fields": ("duration_ms", "protocol_version", "request_id")}),
     )
-    readonly_fields = tuple(f.name for f in PublicApiAccess._meta.fields) + ("arguments_display", "changes_display")
+    readonly_fields = tuple(f.name for f in PublicApiAccess._meta.fields) + ("arguments_display", "changes_display",
+                                                                           "case_links")
+
+    @admin.display(description="cases")
+    def case_links(self, obj: PublicApiAccess) -> str:
+        """Each case the call touched, linked to the case in the console (found by its _id)."""
+        ids = [i for i in (obj.case_ids or "").split(",") if i]
+        if not ids:
+            return "-"
+        changelist = reverse("admin:cases_case_changelist")
+        return format_html_join(", ", '<a href="{}?q={}">{}</a>', ((changelist, i, i) for i in ids))
 
     @admin.display(description="arguments")
     def arguments_display(self, obj: PublicApiAccess) -> str:

@@ -46,6 +46,11 @@ def test_the_activity_log_filters_opens_a_row_and_exports(browser_page, live_url
     with page.expect_navigation():
         rows.first.locator("th a, td a").first.click()
     assert "getCaseDetail" in page.content() and case.stellar_id in page.content()
+    # The row links to the case it touched.
+    with page.expect_navigation():
+        page.get_by_role("link", name=case.stellar_id).click()
+    assert "Phishing wave" in page.locator("#result_list").inner_text()
+    page.go_back()
     page.go_back()
     page.locator("#action-toggle").check()
     page.locator("select[name=action]").select_option("export_csv")
