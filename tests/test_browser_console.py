@@ -160,3 +160,38 @@ def test_key_lists_show_each_keys_calls_in_the_last_24_hours(browser_page, live_
     log_in(page, "analyst", PASSWORD, path="/profile/api-keys/")
     row = page.locator("tr", has_text="busy")
     assert "3" in row.locator("td").nth(7).inner_text()
+
+
+def tab_to(page, test: str, limit: int = 80) -> None:
+    """Press Tab until the focused element passes `test` (a JavaScript expression over `e`)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(e => {test})(document.activeElement)"):
+            return
+    raise AssertionError(f"nothing matching {test} can be reached with Tab")
+
+
+def test_the_operators_pages_work_with_the_keyboard_alone(browser_page, live_url):
+    key = api_key_create(user=make_user("analyst", tenants=[make_tenant("Acme")]), name="k")[1]
+    RawMcp(live_url, key).call("listTenant")
+    page = browser_page
+    operator(page)
+    # The Activity Log, filtered by its user, from the console's index.
+    tab_to(page, "e.textContent.trim() === 'Activity Log'")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    tab_to(page, "e.closest('#changelist-filter') && e.textContent.trim() === 'analyst'")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#result_list tbody tr").count() == 1
+    # The MCP switch, off with the keyboard.
+    page.goto("/admin/features/featuresettings/")
+    tab_to(page, "e.closest('#result_list tbody') && e.tagName === 'A'")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    tab_to(page, "e.name === 'mcp_enabled'")
+    page.keyboard.press("Space")
+    tab_to(page, "e.type === 'submit' && e.value === 'Save'")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert ping(live_url, key) == 503
