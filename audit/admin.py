@@ -162,7 +162,7 @@ class PublicApiAccessAdmin(admin.ModelAdmin):
         (None, {"fields": ("timestamp", "activity_type", "source", "endpoint", "tool", "outcome", "http_status")}),
         ("Who", {"fields": ("user", "username", "api_key", "key_public_id", "key_name", "client_ip", "user_agent")}),
         ("What", {"fields": ("arguments_display", "changes_display", "tenant_ids", "case_links", "alert_ids", "error")}),
-        ("Request", {"fields": ("duration_ms", "protocol_version", "request_id")}),
+        ("Request", {"fields": ("duration_ms", "response_bytes", "protocol_version", "request_id")}),
     )
     readonly_fields = tuple(f.name for f in PublicApiAccess._meta.fields) + ("arguments_display", "changes_display",
                                                                            "case_links")

@@ -35,6 +35,7 @@ FIELDS = (
     "alert_ids",
     "changes",
     "http_status",
+    "response_bytes",
     "duration_ms",
     "client_ip",
     "user_agent",

@@ -56,6 +56,8 @@ class PublicApiAccess(models.Model):
     alert_ids = models.CharField(max_length=500, blank=True, default="")
     changes = models.JSONField(null=True, blank=True, help_text="updateCase change set: field, from, to.")
     http_status = models.PositiveSmallIntegerField(default=200)
+    response_bytes = models.PositiveIntegerField("response size (bytes)", default=0,
+                                                 help_text="A tool's result JSON, or a REST answer's body.")
     duration_ms = models.FloatField(default=0)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True, default="")

@@ -71,6 +71,7 @@ class AccessRecord:
     alert_ids: Iterable[str] = ()
     changes: list[dict[str, Any]] | None = None  # updateCase: [{"field", "from", "to"}, ...]
     http_status: int = 200
+    response_bytes: int = 0  # the payload answered: a tool's result JSON, a REST body
     duration_ms: float = 0.0
     client_ip: str | None = None
     user_agent: str = ""
@@ -144,6 +145,7 @@ def _row_values(rec: AccessRecord) -> dict[str, Any]:
         "alert_ids": _join_ids(rec.alert_ids, 500),
         "changes": redact_value(list(rec.changes), MAX_CHANGES_BYTES) if rec.changes is not None else None,
         "http_status": int(rec.http_status),
+        "response_bytes": max(0, int(rec.response_bytes or 0)),
         "duration_ms": round(float(rec.duration_ms), 3),
         "client_ip": _valid_ip(rec.client_ip),
         "user_agent": redact_text(str(rec.user_agent or ""), 300),

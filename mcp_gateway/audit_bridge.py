@@ -53,6 +53,7 @@ def record_call(
             case_ids=sorted(ctx.case_ids) if ctx else [],
             alert_ids=sorted(ctx.alert_ids) if ctx else [],
             changes=ctx.changes if ctx else None,
+            response_bytes=call.response_bytes,
             **common,
         ),
         required=required,

@@ -50,6 +50,7 @@ class CallReport:
     error: str = ""
     context: ToolContext | None = None
     duration_ms: float = 0.0
+    response_bytes: int = 0  # the result's JSON (or the refusal's sentence), as the client receives it
 
 
 # Writes the audit row of a tools/call answered with this HTTP status; raises AuditUnavailable when the
@@ -227,6 +228,7 @@ def _run_tool(tool: Tool, call: Call, report: CallReport) -> dict[str, Any]:
     except (ToolError, Conflict, BackendError) as exc:
         outcome = exc.outcome if isinstance(exc, ToolError) else "conflict" if isinstance(exc, Conflict) else "tool_error"
         report.outcome, report.error = outcome, exc.message
+        report.response_bytes = len(exc.message.encode())
         return {"content": [{"type": "text", "text": exc.message}], "isError": True}
     except Exception:
         logger.exception("tool %s failed (request %s)", tool.name, call.request_id)
@@ -236,6 +238,7 @@ def _run_tool(tool: Tool, call: Call, report: CallReport) -> dict[str, Any]:
     if json_text_needs_neutralising(text):  # rare: walk the result only when the text shows a need
         structured = neutralise(structured)
         text = to_json_text(structured)
+    report.response_bytes = len(text.encode())
     return {"content": [{"type": "text", "text": text}], "structuredContent": structured, "isError": False}
 
 

@@ -192,10 +192,12 @@ class PublicApiView(APIView):
     # --- audit -----------------------------------------------------------------------------------
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
-        self._record(request, response.status_code)
+        # Rendered here rather than on the way out, so the audit row knows the answer's size.
+        response.render()
+        self._record(request, response.status_code, len(response.content))
         return response
 
-    def _record(self, request: Request, status: int) -> None:
+    def _record(self, request: Request, status: int, response_bytes: int = 0) -> None:
         django_request = request._request
         principal = getattr(request, "_auth", None)
         principal = principal if isinstance(principal, Principal) else None
@@ -220,6 +222,7 @@ class PublicApiView(APIView):
                 alert_ids=sorted(getattr(self, "audit_alerts", ())),
                 changes=getattr(self, "audit_changes", None),
                 http_status=status,
+                response_bytes=response_bytes,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 client_ip=client_ip(django_request),
                 user_agent=request.META.get("HTTP_USER_AGENT", ""),

@@ -51,9 +51,12 @@ def test_one_success_row_per_tool_with_endpoint_and_ids(world):
         "getAlertDetail": {"alert_id": alert.stellar_uuid}, "listTenant": {},
         "getTenantDetail": {"cust_id": tenant.cust_id},
     }
+    sizes = {}
     with McpSession(world["url"], world["key"]) as mcp:
         for tool, arguments in calls.items():
-            mcp.ok(tool, arguments)
+            result = mcp.call(tool, arguments)
+            assert not result.is_error
+            sizes[tool] = len(result.content[0].text.encode())
     recorded = rows()
     assert [r.tool for r in recorded] == list(calls)
     for row in recorded:
@@ -64,6 +67,7 @@ def test_one_success_row_per_tool_with_endpoint_and_ids(world):
         assert row.activity_type == "Public API access" and row.source == "MCP"
         assert row.protocol_version == "2026-07-28" and row.request_id and row.duration_ms > 0
         assert row.client_ip == "127.0.0.1" and row.user_agent
+        assert row.response_bytes == sizes[row.tool] > 0  # the result's JSON, as the client got it
     by_tool = {r.tool: r for r in recorded}
     for tool in ("getCaseDetail", "getCaseAlerts", "updateCase"):
         assert case.stellar_id in by_tool[tool].case_ids and tenant.cust_id in by_tool[tool].tenant_ids

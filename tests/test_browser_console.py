@@ -46,6 +46,8 @@ def test_the_activity_log_filters_opens_a_row_and_exports(browser_page, live_url
     with page.expect_navigation():
         rows.first.locator("th a, td a").first.click()
     assert "getCaseDetail" in page.content() and case.stellar_id in page.content()
+    size = page.locator(".field-response_bytes .readonly").inner_text()
+    assert int(size) > 100  # the case detail's JSON, as the client received it
     # The row links to the case it touched.
     with page.expect_navigation():
         page.get_by_role("link", name=case.stellar_id).click()

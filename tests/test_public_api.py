@@ -338,3 +338,10 @@ def test_every_call_leaves_one_rest_row(w, client):
     assert update.username == "ana" and update.case_ids == w.case.stellar_id and update.tenant_ids == w.acme.cust_id
     assert update.changes == [{"field": "severity", "from": "High", "to": "Low"}]
     assert all(w.ana_key not in str(r.arguments) + r.error for r in rows)
+
+
+def test_the_audit_row_records_the_size_of_the_answer(w, client):
+    response = client.get("/connect/api/v1/tenants", **bearer(w.root_key))
+    assert response.status_code == 200
+    row = PublicApiAccess.objects.filter(endpoint="GET /connect/api/v1/tenants").latest("id")
+    assert row.response_bytes == len(response.content) > 0
