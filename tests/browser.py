@@ -25,13 +25,15 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator:
+@pytest.fixture
+def chromium(monkeypatch) -> Iterator:
+    """One browser per test: Playwright's sync API runs an event loop on this thread while it is open,
+    which the other tests' own event loops (the official client's asyncio.run) must not meet."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API keeps an event loop on this thread; the tests' own ORM calls are still
-    # synchronous, one at a time, so Django's guard against async contexts does not apply to them.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # The test's ORM calls meanwhile are still synchronous, one at a time: Django's guard against async
+    # contexts does not apply to them. Only for this test (a deployment check must never see it).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True,
                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
