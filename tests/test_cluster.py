@@ -207,7 +207,9 @@ def test_an_instance_killed_under_load_loses_nothing_and_nginx_moves_to_the_surv
         thread.join()
     print(f"\n16 clients, 24 s through nginx, instance 1 killed at 8 s and restarted at 16 s: {tally}")
     assert tally["server_errors"] == 0 and tally["answered"] > 200
-    assert tally["dropped"] <= 16  # only what instance 1 was answering when it died
+    # Unanswered: only calls instance 1 held when it died, each of the 16 clients' one in flight, plus
+    # at most one more each sent on a connection nginx had kept open to it.
+    assert tally["dropped"] <= 32
     # No lost, duplicated or unaudited update: per case, versions, activity rows and audited changes moved
     # together, by at least what the clients were told and at most that plus the calls left unanswered.
     after = snapshot(cluster, list(answered))
