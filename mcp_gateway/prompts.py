@@ -16,7 +16,6 @@ from typing import Any
 
 from cases.backend import CaseQuery, InvalidArgument, NotFound
 from cases.backend.base import MAX_TICKET_ID
-from cases.models import OPEN_STATUSES
 from tenants.scope import usernames_within
 
 from .registry import ToolContext, ToolError

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from accounts.tokens import access_token_issue
 
 from ..results import AccessTokenResult
