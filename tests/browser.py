@@ -25,6 +25,17 @@ def chromium_path() -> str:
     return path
 
 
+@pytest.fixture(name="live_url")
+def own_live_url(start_server) -> str:
+    """A server of the browser test's own (a browser module imports this to replace the shared one). Its
+    workers cache content types by id, and the flush between tests re-creates them under new ids (SQLite's
+    AUTOINCREMENT): a worker kept from an earlier test writes the admin's log rows with a stale id."""
+    from django.core.cache import cache
+
+    cache.clear()
+    return start_server().url
+
+
 @pytest.fixture
 def chromium(monkeypatch) -> Iterator:
     """One browser per test: Playwright's sync API runs an event loop on this thread while it is open,

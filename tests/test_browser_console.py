@@ -10,7 +10,7 @@ import httpx
 
 from accounts.models import ApiKey
 from accounts.services import api_key_create
-from tests.browser import log_in, unlabelled_fields
+from tests.browser import log_in, unlabelled_fields, own_live_url  # noqa: F401  (own_live_url: this module's live_url)
 from tests.factories import make_case, make_tenant, make_user
 from tests.mcp_helpers import RawMcp
 

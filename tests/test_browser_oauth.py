@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from tests.browser import log_in, unlabelled_fields
+from tests.browser import log_in, unlabelled_fields, own_live_url  # noqa: F401  (own_live_url: this module's live_url)
 from tests.factories import make_tenant, make_user
 from tests.mcp_helpers import RawMcp
 from tests.oauth_support import CALLBACK, PASSWORD, authorize_url, exchange, pkce_pair, register

@@ -8,7 +8,7 @@ import re
 import httpx
 
 from accounts.models import ApiKey
-from tests.browser import log_in, unlabelled_fields
+from tests.browser import log_in, unlabelled_fields, own_live_url  # noqa: F401  (own_live_url: this module's live_url)
 from tests.factories import make_tenant, make_user
 
 PASSWORD = "correct horse battery staple"

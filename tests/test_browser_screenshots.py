@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from accounts.services import api_key_create
-from tests.browser import ROOT, log_in
+from tests.browser import ROOT, log_in, own_live_url  # noqa: F401  (own_live_url: this module's live_url)
 from tests.mcp_helpers import RawMcp
 from tests.oauth_support import authorize_url, pkce_pair, register
 

@@ -30,17 +30,30 @@ def metadata_host(tmp_path_factory) -> MetadataHost:
     host.stop()
 
 
+def oauth_env(metadata_host: MetadataHost) -> dict[str, str]:
+    """Access tokens that live ACCESS_SECONDS (so a test sees a refresh), and client metadata documents
+    fetched from the loopback HTTPS server (a test aid: outside tests, public HTTPS hosts only)."""
+    return {"OAUTH_ACCESS_TOKEN_SECONDS": str(ACCESS_SECONDS), "OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK": "true",
+            "OAUTH_CLIENT_METADATA_CA_BUNDLE": str(metadata_host.ca_path),
+            "OAUTH_CLIENT_METADATA_TIMEOUT_SECONDS": "1.5"}
+
+
 @pytest.fixture(scope="module")
 def oauth_server(django_db_setup, django_db_blocker, metadata_host):
-    """A server whose access tokens live ACCESS_SECONDS (so a test sees a refresh) and that may fetch client
-    metadata documents from the loopback HTTPS server (a test aid: outside tests, public HTTPS hosts only)."""
     with django_db_blocker.unblock():
-        server = LiveServer({"OAUTH_ACCESS_TOKEN_SECONDS": str(ACCESS_SECONDS),
-                             "OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK": "true",
-                             "OAUTH_CLIENT_METADATA_CA_BUNDLE": str(metadata_host.ca_path),
-                             "OAUTH_CLIENT_METADATA_TIMEOUT_SECONDS": "1.5"})
+        server = LiveServer(oauth_env(metadata_host))
     yield server
     server.stop()
+
+
+@pytest.fixture
+def admin_site(start_server, metadata_host) -> str:
+    """A server of the test's own, for a test that changes things in the admin: the admin logs each change
+    with a content type id its workers cache, and the flush between tests re-creates those under new ids."""
+    from django.core.cache import cache
+
+    cache.clear()
+    return start_server(**oauth_env(metadata_host)).url
 
 
 @pytest.fixture
@@ -167,10 +180,10 @@ def test_deactivating_the_user_refuses_every_token_of_the_grant(site, world):
     assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
 
 
-def test_deleting_an_app_in_the_admin_disconnects_its_users(site, world):
-    token = connect(site, "analyst")
+def test_deleting_an_app_in_the_admin_disconnects_its_users(admin_site, world):
+    token = connect(admin_site, "analyst")
     make_user("boss", root=True, is_staff=True, is_superuser=True, password=PASSWORD)
-    browser = Browser(site, "boss")
+    browser = Browser(admin_site, "boss")
     client = OAuthClient.objects.get()
     page = browser.open(f"/admin/oauth/oauthclient/{client.pk}/delete/")
     assert page.status_code == 200, page.text[:300]
@@ -178,7 +191,7 @@ def test_deleting_an_app_in_the_admin_disconnects_its_users(site, world):
                              data={"csrfmiddlewaretoken": browser._csrf(page), "post": "yes"})
     assert done.status_code == 302
     assert not OAuthClient.objects.exists()
-    assert RawMcp(site, token["access_token"]).legacy("tools/list").status_code == 401
+    assert RawMcp(admin_site, token["access_token"]).legacy("tools/list").status_code == 401
     assert ApiKey.objects.get(kind=ApiKeyKind.OAUTH).revoked_at is not None
 
 
@@ -212,8 +225,8 @@ def test_an_unusable_metadata_document_is_refused_with_a_reason(site, world, met
     assert not OAuthClient.objects.exists()
 
 
-def test_operators_see_grants_with_the_keys_and_revoke_them(site, world):
-    token = connect(site, "analyst")
+def test_operators_see_grants_with_the_keys_and_revoke_them(admin_site, world):
+    token = connect(admin_site, "analyst")
     grant = ApiKey.objects.get(kind=ApiKeyKind.OAUTH)
     out = io.StringIO()
     call_command("list_api_keys", stdout=out)
@@ -221,7 +234,7 @@ def test_operators_see_grants_with_the_keys_and_revoke_them(site, world):
     assert line.split()[1] == "oauth" and "Manual client" in line and "analyst" in line
 
     make_user("boss", root=True, is_staff=True, is_superuser=True, password=PASSWORD)
-    browser = Browser(site, "boss")
+    browser = Browser(admin_site, "boss")
     listing = browser.open("/admin/accounts/apikey/?kind__exact=oauth")
     assert listing.status_code == 200 and grant.public_id in listing.text
     csrf = browser._csrf(listing)
@@ -238,4 +251,4 @@ def test_operators_see_grants_with_the_keys_and_revoke_them(site, world):
         "csrfmiddlewaretoken": csrf, "action": "revoke_keys", "_selected_action": [str(grant.pk)], "confirm": "yes",
         "reason": "app no longer approved"})
     assert done.status_code == 302
-    assert RawMcp(site, token["access_token"]).legacy("tools/list").status_code == 401
+    assert RawMcp(admin_site, token["access_token"]).legacy("tools/list").status_code == 401
