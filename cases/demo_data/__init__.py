@@ -255,10 +255,14 @@ def _insert_rows(model: type[Model], rows: list[tuple[int, tuple]]) -> int:
             row[i] = adapt(row[i])
         values.append((case_pk, *row))
     qn = ops.quote_name
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
+    table, columns = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        if connection.vendor == "postgresql":
+            # COPY: one stream instead of a statement per row. Measured seeding 10,000 cases with 5 alerts
+            # each on PostgreSQL, the child rows' INSERTs took two thirds of the time.
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", values)
     return len(values)
