@@ -21,8 +21,6 @@ What the platform does not have, and how this backend copes (all documented in t
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from urllib.parse import quote
@@ -54,6 +52,7 @@ from .upstream_client import (
     client_for,
 )
 from .upstream_directory import AlertsAndTenants
+from .upstream_memory import CaseTenants
 from .upstream_mapping import (
     alert_item,
     case_changes,
@@ -77,30 +76,10 @@ def _case_path(case_id: str, section: str = "") -> str:
     return f"{CASES}/{quote(str(case_id), safe='')}" + (f"/{section}" if section else "")
 
 
-class _CaseTenants:
-    """case _id -> cust_id, learned from answers. A case never changes tenant, so scope checks of the
-    case-detail sections cost no extra call once the case has been read."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._map: OrderedDict[str, str] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, case_id: str) -> str | None:
-        return self._map.get(case_id)
-
-    def put(self, case_id: str, cust_id: str | None) -> None:
-        if case_id and cust_id:
-            with self._lock:
-                self._map[case_id] = cust_id
-                if len(self._map) > self._size:
-                    self._map.popitem(last=False)
-
-
 class UpstreamBackend(AlertsAndTenants):
     def __init__(self, config: UpstreamConfig | None = None) -> None:
         self.config = config or UpstreamConfig.from_settings()
-        self._case_tenants = _CaseTenants()
+        self._case_tenants = CaseTenants()
 
     @property
     def client(self) -> UpstreamClient:

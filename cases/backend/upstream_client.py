@@ -37,6 +37,7 @@ import httpx
 from django.conf import settings
 
 from .base import UpstreamUnavailable
+from .upstream_memory import REFRESH_MARGIN_SECONDS, Token, TokenCache, tokens  # noqa: F401  (tests use them here)
 
 logger = logging.getLogger("cases.upstream")
 
@@ -44,7 +45,6 @@ TOKEN_PATH = "/connect/api/v1/access_token"
 CASES = "/connect/api/v1/cases"
 TENANTS = "/connect/api/v1/tenants"
 ALERT_SEARCH = "/connect/api/data/aella-ser-*/_search"
-REFRESH_MARGIN_SECONDS = 45
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 RETRY_AFTER_CAP_SECONDS = 10.0
 BACKOFF_BASE_SECONDS = 0.25
@@ -101,55 +101,6 @@ class UpstreamRefusal(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Token:
-    value: str
-    exp: float
-
-
-class TokenCache:
-    """Access tokens per credential id, renewed before expiry, one exchange at a time per credential."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, Token] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
-
-    def _lock(self, credential_id: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(credential_id, threading.Lock())
-
-    def get(self, credential_id: str, fetch) -> Token:
-        token = self._tokens.get(credential_id)
-        if token is not None and token.exp - time.time() > REFRESH_MARGIN_SECONDS:
-            return token
-        with self._lock(credential_id):
-            # Another thread may have renewed it while this one waited for the lock.
-            token = self._tokens.get(credential_id)
-            if token is not None and token.exp - time.time() > REFRESH_MARGIN_SECONDS:
-                return token
-            token = fetch()
-            self._tokens[credential_id] = token
-            return token
-
-    def drop(self, credential_id: str, value: str) -> None:
-        """Forget the token `value` (refused by the server) unless it was already replaced."""
-        with self._lock(credential_id):
-            current = self._tokens.get(credential_id)
-            if current is not None and current.value == value:
-                del self._tokens[credential_id]
-
-    def current(self, credential_id: str) -> Token | None:
-        return self._tokens.get(credential_id)
-
-    def put(self, credential_id: str, token: Token) -> None:
-        self._tokens[credential_id] = token
-
-    def clear(self) -> None:
-        self._tokens.clear()
-
-
-tokens = TokenCache()
 
 
 def _retry_after(response: httpx.Response) -> float | None:

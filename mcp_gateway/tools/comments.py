@@ -11,7 +11,7 @@ from cases.backend.base import MAX_COMMENT_CHARS
 
 from ..results import AddCaseCommentResult
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
-from .common import backend, check_case_id
+from .common import backend, check_case_id, refuse_ticket_id
 
 
 class AddCaseCommentArgs(ToolArgs):
@@ -22,12 +22,7 @@ class AddCaseCommentArgs(ToolArgs):
     @model_validator(mode="before")
     @classmethod
     def _ticket_id_instead_of_id(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "ticket_id" in data:
-            raise ValueError(
-                f"addCaseComment needs the case _id, not ticket_id: call getCaseDetail with "
-                f"ticket_id={str(data['ticket_id'])[:20]} and use the _id it returns"
-            )
-        return data
+        return refuse_ticket_id("addCaseComment", data)
 
     @field_validator("case_id")
     @classmethod

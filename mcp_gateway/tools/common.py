@@ -61,3 +61,13 @@ def clip(text: str | None, limit: int) -> str | None:
     if text is None or len(text) <= limit:
         return text
     return f"{text[:limit]}… [cut: {len(text) - limit} more characters]"
+
+
+def refuse_ticket_id(tool: str, data: Any) -> Any:
+    """A change names its case by _id; given a ticket_id, say how to get the _id."""
+    if isinstance(data, dict) and "ticket_id" in data:
+        raise ValueError(
+            f"{tool} needs the case _id, not ticket_id: call getCaseDetail with "
+            f"ticket_id={str(data['ticket_id'])[:20]} and use the _id it returns"
+        )
+    return data

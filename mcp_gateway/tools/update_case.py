@@ -11,7 +11,16 @@ from cases.models import CaseStatus
 
 from ..results import UpdateCaseResult
 from ..registry import Tool, ToolArgs, ToolContext, ToolError, registry
-from .common import RESOLUTIONS, SEVERITIES, STATUSES, UNASSIGNED_WORDS, backend, check_case_id, normalise_choice
+from .common import (
+    RESOLUTIONS,
+    SEVERITIES,
+    STATUSES,
+    UNASSIGNED_WORDS,
+    backend,
+    check_case_id,
+    normalise_choice,
+    refuse_ticket_id,
+)
 
 
 class TagChanges(BaseModel):
@@ -49,12 +58,7 @@ class UpdateCaseArgs(ToolArgs):
     @model_validator(mode="before")
     @classmethod
     def _ticket_id_instead_of_id(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "ticket_id" in data:
-            raise ValueError(
-                f"updateCase needs the case _id, not ticket_id: call getCaseDetail with ticket_id={str(data['ticket_id'])[:20]} "
-                "and use the _id it returns"
-            )
-        return data
+        return refuse_ticket_id("updateCase", data)
 
     @field_validator("case_id")
     @classmethod
