@@ -14,10 +14,10 @@ Idempotence: when the database already holds cases, nothing is written and the r
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from random import Random
@@ -30,26 +30,15 @@ from django.db.models import Model
 from django.utils import timezone
 
 from cases import planner_statistics
-from cases.models import (
-    Activity,
-    Alert,
-    Case,
-    CaseTag,
-    Comment,
-    Observable,
-    ScoreHistory,
-)
+from cases.models import Alert, Case
 from tenants.models import Tenant, TenantAccess
 
-from . import catalog
+from . import catalog, postgres_load
 from .generator import CaseFactory, make_tenant
-from .records import DAY, HOUR, MINUTE, CaseBundle, TenantProfile
+from .plan import SeedPlan, plan_alert_counts, plan_creation_times
+from .records import CHILDREN, CaseBundle, TenantProfile
 
 ADMIN_USERNAME = "soc-admin"
-FIRST_TICKET_ID = 1000
-RECENT_SHARE = 0.15  # share of cases created in the last 24 hours (the rest spread over --days)
-ZERO_ALERT_SHARE = 0.05
-CHUNK_CASES = 1000  # cases generated and written together; bounds memory at any --cases
 
 
 @dataclass
@@ -84,12 +73,14 @@ def seed_demo(
     admin_password: str | None = None,
     analyst_password: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> SeedResult:
     """Fill an empty database with demo data; do nothing when it already holds cases.
 
     Passwords: `admin_password`, else env `DEMO_ADMIN_PASSWORD`, else a generated one returned in the
     result; the same for analysts with `DEMO_ANALYST_PASSWORD`. Existing users keep their password.
-    `progress(done, total)` is called after each chunk of cases.
+    `progress(done, total)` is called after each chunk of cases. `workers`: on PostgreSQL, processes
+    that build the cases in parallel (0: none; default: one per CPU for large runs).
     """
     if tenants < 1 or cases < 0 or alerts_per_case < 0 or days < 1:
         raise ValueError("tenants and days must be at least 1; cases and alerts_per_case at least 0.")
@@ -106,58 +97,27 @@ def seed_demo(
         profiles = [make_tenant(rng, number=i, now_ms=now_ms, days=days) for i in range(1, tenants + 1)]
         Tenant.objects.bulk_create([p.tenant for p in profiles])
         admin = _ensure_users(profiles, result, admin_password=admin_password, analyst_password=analyst_password)
-        factory = CaseFactory(rng, now_ms=now_ms, profiles=profiles, admin=admin)
-        created = plan_creation_times(rng, cases=cases, days=days, now_ms=now_ms)
-        sizes = plan_alert_counts(rng, cases=cases, alerts_per_case=alerts_per_case)
-        for start in range(0, cases, CHUNK_CASES):
-            stop = min(cases, start + CHUNK_CASES)
-            bundles = [
-                factory.build(ticket_id=FIRST_TICKET_ID + i, created_ms=created[i], size=sizes[i])
-                for i in range(start, stop)
-            ]
-            _write(bundles, result)
-            if progress:
-                progress(stop, cases)
+        plan = SeedPlan(
+            seed=seed,
+            factory=CaseFactory(rng, now_ms=now_ms, profiles=profiles, admin=admin),
+            created_ms=plan_creation_times(rng, cases=cases, days=days, now_ms=now_ms),
+            alert_counts=plan_alert_counts(rng, cases=cases, alerts_per_case=alerts_per_case),
+        )
+        if connection.vendor == "postgresql":
+            counts = postgres_load.load(connection, plan, workers=workers, progress=progress)
+        else:
+            counts = Counter()
+            for start, stop in plan.chunks():
+                counts.update(_write(plan.build(start, stop)))
+                if progress:
+                    progress(stop, cases)
         result.tenants = len(profiles)
+        result.cases, result.alerts, result.comments = counts["cases"], counts["alerts"], counts["comments"]
+        result.activities, result.observables = counts["activities"], counts["observables"]
+        result.score_history = counts["scores"]
     # Fresh statistics let the query planner pick the listCases indexes (SQLite keeps none until asked).
     planner_statistics.analyze(connection)
     return result
-
-
-def plan_creation_times(rng: Random, *, cases: int, days: int, now_ms: int) -> list[int]:
-    """Creation times, oldest first (so ticket ids grow with time). A fixed share falls in the last
-    24 hours (at least a minute and at most 23 hours ago, so it stays "last 24 hours" for a while)."""
-    recent = cases if days == 1 else math.ceil(cases * RECENT_SHARE)
-    offsets = [rng.randint(MINUTE, 23 * HOUR) for _ in range(recent)]
-    offsets += [rng.randint(DAY, days * DAY) for _ in range(cases - recent)]
-    offsets.sort(reverse=True)
-    return [now_ms - o for o in offsets]
-
-
-def plan_alert_counts(rng: Random, *, cases: int, alerts_per_case: int) -> list[int]:
-    """Alerts per case: a few cases have none, most a handful, some up to 3x the mean; the total is
-    exactly cases * alerts_per_case."""
-    mean = alerts_per_case
-    if mean == 0 or cases == 0:
-        return [0] * cases
-    cap = 3 * mean
-    nonzero_mean = mean / (1 - ZERO_ALERT_SHARE)
-    sizes = [
-        0 if rng.random() < ZERO_ALERT_SHARE else min(cap, 1 + int(rng.expovariate(1 / max(nonzero_mean - 1, 0.1))))
-        for _ in range(cases)
-    ]
-    diff = cases * mean - sum(sizes)
-    step = 1 if diff > 0 else -1
-    while diff:
-        i = rng.randrange(cases)
-        if 1 <= sizes[i] + step <= cap and sizes[i] != 0:
-            sizes[i] += step
-            diff -= step
-        elif diff > 0 and sizes[i] == 0 and rng.random() < 0.01:
-            # Only a fully zero plan (tiny --cases) needs to revive an empty case.
-            sizes[i] = 1
-            diff -= 1
-    return sizes
 
 
 def _ensure_users(profiles: list[TenantProfile], result: SeedResult, *, admin_password: str | None,
@@ -199,24 +159,15 @@ def _ensure_users(profiles: list[TenantProfile], result: SeedResult, *, admin_pa
     return admin
 
 
-def _write(bundles: list[CaseBundle], result: SeedResult) -> None:
+def _write(bundles: list[CaseBundle]) -> Counter[str]:
+    """SQLite: the cases with bulk_create (which fills in their primary keys), then their children."""
     Case.objects.bulk_create([b.case for b in bundles])
-    # bulk_create filled in the cases' primary keys; the children are inserted with them.
-    counts = {}
-    for model, attr in _CHILDREN:
-        counts[attr] = _insert_rows(model, [(b.case.pk, row) for b in bundles for row in getattr(b, attr)])
-    result.cases += len(bundles)
-    result.alerts += counts["alerts"]
-    result.comments += counts["comments"]
-    result.activities += counts["activities"]
-    result.observables += counts["observables"]
-    result.score_history += counts["scores"]
-
-
-_CHILDREN = (
-    (Alert, "alerts"), (CaseTag, "tags"), (Comment, "comments"), (Activity, "activities"),
-    (Observable, "observables"), (ScoreHistory, "scores"),
-)
+    counts = Counter(cases=len(bundles))
+    for model, attr, row_type in CHILDREN:
+        counts[attr] = _insert_rows(
+            model, ["case", *row_type._fields], [(b.case.pk, *row) for b in bundles for row in getattr(b, attr)]
+        )
+    return counts
 
 
 class CompactJSONEncoder(json.JSONEncoder):
@@ -228,41 +179,30 @@ class CompactJSONEncoder(json.JSONEncoder):
         self.item_separator, self.key_separator = ",", ":"
 
 
-def _insert_rows(model: type[Model], rows: list[tuple[int, tuple]]) -> int:
-    """INSERT (case_id, *row) for each row with one executemany: the generic bulk_create path costs
-    several times the database work per value, which matters for millions of child rows.
+def _insert_rows(model: type[Model], names: Sequence[str], rows: list[tuple]) -> int:
+    """INSERT rows of values for the model's fields `names` with one executemany: the generic bulk_create
+    path costs several times the database work per value, which matters for millions of child rows.
 
     Values go through the backend's own adapters for the column types that need one (datetimes and
     JSON), so they read back exactly as if the ORM had written them."""
     if not rows:
         return 0
-    names = ("case", *type(rows[0][1])._fields)
     fields = [model._meta.get_field(n) for n in names]
     ops = connection.ops
-    adapters = []
-    for f in fields:
+    convert = []
+    for i, f in enumerate(fields):
         if isinstance(f, models.DateTimeField):
-            adapters.append(ops.adapt_datetimefield_value)
+            convert.append((i, ops.adapt_datetimefield_value))
         elif isinstance(f, models.JSONField):
-            adapters.append(lambda v: None if v is None else ops.adapt_json_value(v, CompactJSONEncoder))
-        else:
-            adapters.append(None)
-    convert = [(i, a) for i, a in enumerate(adapters[1:]) if a is not None]
+            convert.append((i, lambda v: None if v is None else ops.adapt_json_value(v, CompactJSONEncoder)))
     values = []
-    for case_pk, row in rows:
+    for row in rows:
         row = list(row)
         for i, adapt in convert:
             row[i] = adapt(row[i])
-        values.append((case_pk, *row))
+        values.append(row)
     qn = ops.quote_name
     table, columns = qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY: one stream instead of a statement per row. Measured seeding 10,000 cases with 5 alerts
-            # each on PostgreSQL, the child rows' INSERTs took two thirds of the time.
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", values)
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", values)
     return len(values)

@@ -9,8 +9,17 @@ from random import Random
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractUser
+from django.db.models import Model
 
-from cases.models import Case
+from cases.models import (
+    Activity,
+    Alert,
+    Case,
+    CaseTag,
+    Comment,
+    Observable,
+    ScoreHistory,
+)
 from tenants.models import Tenant
 
 MINUTE = 60_000
@@ -115,3 +124,14 @@ class CaseBundle:
     comments: list[CommentRow] = field(default_factory=list)
     activities: list[ActivityRow] = field(default_factory=list)
     scores: list[ScoreHistoryRow] = field(default_factory=list)
+
+
+# What a bundle holds besides the case: (model, bundle attribute, row type), in the order they are written.
+CHILDREN: tuple[tuple[type[Model], str, type[tuple]], ...] = (
+    (Alert, "alerts", AlertRow),
+    (CaseTag, "tags", CaseTagRow),
+    (Comment, "comments", CommentRow),
+    (Activity, "activities", ActivityRow),
+    (Observable, "observables", ObservableRow),
+    (ScoreHistory, "scores", ScoreHistoryRow),
+)
