@@ -20,10 +20,16 @@ def table_row_estimate(model: type, using: str) -> int | None:
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table])
+            # Summed over the partitions when the table has them (the parent keeps no estimate of its
+            # own); a plain table is its own single leaf. -1 means never analysed.
+            cursor.execute(
+                "SELECT COALESCE((SELECT SUM(c.reltuples) FILTER (WHERE c.reltuples >= 0) "
+                "FROM pg_partition_tree(%s::regclass) t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf), "
+                "(SELECT NULLIF(reltuples, -1) FROM pg_class WHERE oid = %s::regclass AND relkind = 'r'))::bigint",
+                [table, table],
+            )
             row = cursor.fetchone()
-            # -1 means never analysed.
-            return int(row[0]) if row and row[0] is not None and row[0] >= 0 else None
+            return int(row[0]) if row and row[0] is not None else None
         if connection.vendor == "sqlite":
             pk = connection.ops.quote_name(model._meta.pk.column)
             # Two subqueries: SQLite answers a lone MIN or MAX from the index, not both in one SELECT.

@@ -8,8 +8,10 @@ gunicorn's processes spent per call answered during the run: unlike the latencie
 how much of the two cores the client processes took, so it compares code across runs. Usage:
 
     .venv/bin/python benchmarks/tools.py [--cases 100000] [--seconds 10] [--workers 5] [--db PATH] [--reseed] [--only TEXT]
+    .venv/bin/python benchmarks/tools.py --database-url postgres://... [--cases 1000000]
 
-The seeded database is kept in benchmarks/out/ and reused by later runs with the same --cases.
+The seeded SQLite database is kept in benchmarks/out/ and reused by later runs with the same --cases; a
+--database-url is migrated and seeded with --cases when it holds no case yet.
 Per-key rate limits are off in the server (one key makes thousands of calls a minute).
 Not part of `make test`: figures depend on the machine.
 """
@@ -104,13 +106,14 @@ def main() -> int:
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--only", default="", help="run only the scenarios whose name contains this text")
     parser.add_argument("--db", type=Path)
+    parser.add_argument("--database-url", help="another database (e.g. PostgreSQL), seeded when it holds no case")
     parser.add_argument("--rounds", type=int, default=1, help="runs per measurement; the best is printed")
     parser.add_argument("--reseed", action="store_true",
                         help="delete the SQLite file (and its Activity Log file) and seed it anew, so the default "
                              "24-hour window holds what it held when seeded (15 %% of the cases)")
     args = parser.parse_args()
 
-    database = database_url(args.cases, db=args.db)
+    database = database_url(args.cases, url=args.database_url, db=args.db)
     if args.reseed:
         if not database.startswith("sqlite:///"):
             parser.error("--reseed works on the benchmark's SQLite file only")
@@ -132,7 +135,8 @@ def main() -> int:
     try:
         rounds = f", best of {args.rounds} runs" if args.rounds > 1 else ""
         print(f"\n{machine_line()}")
-        print(f"{args.cases} cases on SQLite, gunicorn {args.workers} gthread workers, "
+        engine = "SQLite" if database.startswith("sqlite") else "PostgreSQL"
+        print(f"{Case.objects.count()} cases on {engine}, gunicorn {args.workers} gthread workers, "
               f"{args.seconds:.0f} s per run{rounds}, per-key rate limits off")
         print(window_line(Case) + "\n")
         print(f"{'scenario':36} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'backend ms':>11} "

@@ -1,17 +1,28 @@
-"""Retention for the Activity Log: delete Public API access rows older than N days, in batches."""
+"""Retention for the Activity Log: remove Public API access rows older than N days.
+
+On PostgreSQL, whole months older than the cutoff go by dropping their partitions (audit/partitions.py),
+which costs the same for a thousand rows or ten million; the rest (the month the cutoff falls in, and any
+row in the default partition) is deleted in batches, as on SQLite. The run also creates the partitions of
+the coming months, so a daily cron job keeps the table ready.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
+from audit import partitions
 from audit.models import PublicApiAccess
 
 
 class Command(BaseCommand):
-    help = "Delete Public API access rows older than --older-than-days days (in batches; --dry-run only counts)."
+    help = (
+        "Delete Public API access rows older than --older-than-days days: whole months by dropping their "
+        "partitions (PostgreSQL), the rest in batches; --dry-run only counts."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--older-than-days", type=int, required=True, metavar="N")
@@ -23,14 +34,30 @@ class Command(BaseCommand):
             raise CommandError("--older-than-days must be 0 or more.")
         if batch_size < 1:
             raise CommandError("--batch-size must be 1 or more.")
-        cutoff = timezone.now() - timedelta(days=older_than_days)
+        now = timezone.now()
+        cutoff = now - timedelta(days=older_than_days)
+        connection = connections[router.db_for_write(PublicApiAccess)]
+        partitioned = partitions.is_partitioned(connection)
+        try:
+            months, dropped = partitions.drop_months_before(connection, cutoff, dry_run=dry_run) if partitioned else (0, 0)
+        except DatabaseError as exc:
+            raise CommandError(
+                f"Could not drop an old month of the Activity Log ({exc.__class__.__name__}): the table was "
+                "busy. Nothing else was deleted; run the command again."
+            ) from exc
         old = PublicApiAccess.objects.filter(timestamp__lt=cutoff)
+        in_months = f" ({dropped} of them in {months} whole months)" if months else ""
         if dry_run:
-            self.stdout.write(f"Would delete {old.count()} Public API access rows older than {cutoff.isoformat()}.")
+            total = old.count()  # nothing was dropped: the whole months are still in it
+            self.stdout.write(f"Would delete {total} Public API access rows older than {cutoff.isoformat()}{in_months}.")
             return
         deleted = 0
         # Short batches keep each write transaction brief, so the recorder is never blocked for long.
         while ids := list(old.order_by("id").values_list("id", flat=True)[:batch_size]):
             count, _ = PublicApiAccess.objects.filter(id__in=ids).delete()
             deleted += count
-        self.stdout.write(f"Deleted {deleted} Public API access rows older than {cutoff.isoformat()}.")
+        if partitioned:
+            partitions.ensure_upcoming_partitions(connection, now)
+        self.stdout.write(
+            f"Deleted {dropped + deleted} Public API access rows older than {cutoff.isoformat()}{in_months}."
+        )
