@@ -322,3 +322,49 @@ def test_quiet_run_prints_only_the_generated_passwords(monkeypatch) -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 1 and "as soc-admin / " in lines[0]
     assert User.objects.get(username="analyst-1").check_password("analyst-from-env-1")
+
+
+def _postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def _case_tables_schema() -> set[tuple[str, str]]:
+    """Every index and constraint definition of the case tables, by name."""
+    from django.db import connection
+
+    from cases.demo_data.postgres_load import TABLES
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid = ANY(%s::regclass[]) UNION ALL "
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = ANY(%s::regclass[])",
+            [TABLES, TABLES],
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.skipif("not _postgres()", reason="PostgreSQL's loader: COPY, indexes built after, workers")
+def test_postgres_worker_processes_build_the_same_data_and_every_index_comes_back() -> None:
+    schema = _case_tables_schema()
+    assert len(schema) > 40
+    arguments = dict(tenants=3, cases=2500, alerts_per_case=1, days=30, seed=5, now=NOW)  # three chunks
+    seed_demo(**arguments, workers=0)
+    built_here, built_here_times = snapshot(), times()
+    documents = list(Alert.objects.order_by("stellar_uuid").values_list("source", "ai_summary"))
+    assert _case_tables_schema() == schema
+    wipe()
+    result = seed_demo(**arguments, workers=2)
+    assert result.cases == 2500 and result.alerts == 2500
+    assert snapshot() == built_here
+    assert times() == built_here_times
+    assert list(Alert.objects.order_by("stellar_uuid").values_list("source", "ai_summary")) == documents
+    assert _case_tables_schema() == schema
+    # The ids were taken from the table's sequence: the next case written gets a new one.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('cases_case', 'id'))")
+        assert cursor.fetchone()[0] > max(Case.objects.values_list("id", flat=True))
