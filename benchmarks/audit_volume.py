@@ -120,6 +120,9 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    import logging
+
+    logging.disable(logging.INFO)
 
     subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"], cwd=ROOT, check=True,
                    env={**os.environ, "DATABASE_URL": args.database_url})
@@ -133,7 +136,7 @@ def main() -> int:
     fill(args.rows, args.days)
     admin, _ = get_user_model().objects.get_or_create(username="bench-audit-admin",
                                                       defaults={"is_staff": True, "is_superuser": True})
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(admin)
     now = timezone.localtime()
     sample = PublicApiAccess.objects.exclude(case_ids="").order_by("-timestamp", "-id").first()

@@ -92,8 +92,10 @@ def test_list_renders_every_row_with_its_columns(admin_client, log):
         ({"outcome__exact": "unauthenticated"}, ("anon",)),
         ({"timestamp__year": "2024", "timestamp__month": "1", "timestamp__day": "15"}, ("b_rest",)),
         ({"q": "bob"}, ("b_detail", "b_rest")),
-        ({"q": CASE_2[:10]}, ("b_detail",)),
-        ({"q": "/tenants"}, ("b_rest",)),
+        ({"q": CASE_2}, ("b_detail",)),
+        ({"q": CASE_2[:10]}, ()),  # exact values only: a part of an id finds nothing
+        ({"q": "bo"}, ()),
+        ({"q": "getCaseDetail"}, ("b_detail",)),
         ({"q": "zzzzzzzzzzzz"}, ("anon",)),
         ({"q": "req-a-list"}, ("a_list",)),
         ({"tool": "listCases", "outcome__exact": "success"}, ("a_list",)),
@@ -287,3 +289,12 @@ def test_facet_counts_are_never_computed(admin_client, log):
     response = admin_client.get(reverse(CHANGELIST), {"_facets": "True"})
     assert listed(response) == set(log["ids"].values())
     assert "(1)" not in response.content.decode().split('id="changelist-filter"')[1]
+
+
+def test_search_finds_a_case_id_among_several_but_not_a_part_of_one(admin_client, log):
+    row = PublicApiAccess.objects.create(timestamp=timezone.now(), outcome=Outcome.SUCCESS, tool="listCases",
+                                         case_ids=f"{CASE_1},{CASE_2},abc")
+    for term in (CASE_1, CASE_2, "abc"):
+        assert row.pk in listed(admin_client.get(reverse(CHANGELIST), {"q": term}))
+    assert row.pk not in listed(admin_client.get(reverse(CHANGELIST), {"q": "ab"}))
+    assert row.pk not in listed(admin_client.get(reverse(CHANGELIST), {"q": f"{CASE_1},{CASE_2}"}))
