@@ -81,3 +81,29 @@ class PublicApiAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.endpoint} {self.outcome}"
+
+
+class ActivityHour(models.Model):
+    """The dashboard's figures for one hour of the Activity Log, or one day, rolled up once it is over
+    (audit/rollups.py): calls by outcome, by key, by user, by tool, and refused calls by client address.
+
+    The dashboard then reads these instead of every call, which keeps its 30-day view fast on a log of
+    millions. Retention deletes them with the rows they sum."""
+
+    hour = models.DateTimeField(help_text="The start of the hour, or of the day (local midnight).")
+    hours = models.PositiveSmallIntegerField(default=1, help_text="1: an hour; 24: a day.")
+    # "total" (every rolled-up hour has one, even without calls), "outcome", "key", "user", "tool", "refused_ip"
+    kind = models.CharField(max_length=12)
+    value = models.CharField(max_length=150, blank=True, default="")
+    label = models.CharField(max_length=150, blank=True, default="")  # a key's username
+    calls = models.PositiveIntegerField()
+    last = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Activity Log hour"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "hours", "hour", "value", "label"], name="activityhour_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} {self.kind} {self.value} {self.calls}"

@@ -1,8 +1,9 @@
 """Reads over the Activity Log: the dashboard's aggregates.
 
-Every query is bounded by the time window (served by the timestamp indexes) and grouped in the
-database; medians come from a bounded sample of recent rows per tool, so the page costs the same on
-any database and any table size.
+The hours that are over are read from their hourly roll-ups (audit/rollups.py), the current one from
+the log; medians come from a bounded sample of recent rows per tool. So the page costs about the same
+on any table size: at ten million rows, the 30-day view would otherwise group 1.7 million of them five
+times over (1.9 s measured on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max
-from django.db.models.functions import TruncHour
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
-from .models import Outcome, PublicApiAccess
+from . import rollups
+from .models import ActivityHour, Outcome, PublicApiAccess
+from .rollups import REFUSED
 
 TOP = 10
 MEDIAN_SAMPLE = 1000
-REFUSED = (Outcome.DENIED, Outcome.UNAUTHENTICATED)
 
 
 @dataclass(frozen=True)
@@ -45,52 +46,58 @@ def _hour(value: datetime) -> datetime:
     return value.replace(minute=0, second=0, microsecond=0)
 
 
-def activity_dashboard(*, days: int = 7, now: datetime | None = None) -> Dashboard:
+def activity_dashboard(*, days: int = 7, now: datetime | None = None, rolled_up: bool = True) -> Dashboard:
+    """The dashboard of the last `days`: the hours that are over from their roll-ups (rolled up now if
+    they are not yet), the rest from the log itself. `rolled_up=False` reads only the log (tests compare)."""
     until = now or timezone.now()
     first_hour = _hour(timezone.localtime(until)) - timedelta(hours=days * 24 - 1)
+    live_from = rollups.roll_up(first_hour, until) if rolled_up else first_hour
     window = PublicApiAccess.objects.filter(timestamp__gte=first_hour, timestamp__lte=until).order_by()
 
     hours = [first_hour + timedelta(hours=i) for i in range(days * 24)]
     index = {h: i for i, h in enumerate(hours)}
     hourly: dict[str, list[int]] = {o.value: [0] * len(hours) for o in Outcome}
     totals: dict[str, int] = {o.value: 0 for o in Outcome}
-    grouped = window.annotate(hour=TruncHour("timestamp")).values("hour", "outcome").annotate(n=Count("id"))
-    for row in grouped:
-        i = index.get(_hour(timezone.localtime(row["hour"])))
-        series = hourly.setdefault(row["outcome"], [0] * len(hours))
-        totals[row["outcome"]] = totals.get(row["outcome"], 0) + row["n"]
+    stored = ActivityHour.objects.filter(hours=1, hour__gte=first_hour, hour__lt=live_from)
+    live = list(rollups.hour_counts(window.filter(timestamp__gte=live_from)))
+    by_hour = [(row["hour"], row["value"], row["calls"]) for row in
+               stored.filter(kind="outcome").values("hour", "value", "calls")]
+    by_hour += [(h.hour, h.value, h.calls) for h in live if h.kind == "outcome"]
+    for hour, outcome, calls in by_hour:
+        i = index.get(_hour(timezone.localtime(hour)))
+        series = hourly.setdefault(outcome, [0] * len(hours))
+        totals[outcome] = totals.get(outcome, 0) + calls
         if i is not None:
-            series[i] += row["n"]
+            series[i] += calls
 
-    top_keys = list(
-        window.exclude(key_public_id="")
-        .values("key_public_id", "username")
-        .annotate(calls=Count("id"), last=Max("timestamp"))
-        .order_by("-calls", "key_public_id")[:TOP]
-    )
-    top_users = list(
-        window.exclude(username="")
-        .values("username")
-        .annotate(calls=Count("id"), last=Max("timestamp"))
-        .order_by("-calls", "username")[:TOP]
-    )
-    tools = list(
-        window.exclude(tool="")
-        .values("tool")
-        .annotate(calls=Count("id"), last=Max("timestamp"))
-        .order_by("-calls", "tool")[:TOP]
-    )
+    # The lists: each figure summed, in the database, over the whole days and the hours around them, plus
+    # the live hours.
+    days_from, days_end = rollups.whole_days(first_hour, live_from) if rolled_up else (first_hour, first_hour)
+    around = Q(hours=1) & (Q(hour__gte=first_hour, hour__lt=days_from) | Q(hour__gte=days_end, hour__lt=live_from))
+    in_days = Q(hours=24, hour__gte=days_from, hour__lt=days_end)
+    sums: dict[tuple[str, str, str], list] = {}
+    for row in (ActivityHour.objects.filter(around | in_days).exclude(kind__in=("total", "outcome"))
+                .values("kind", "value", "label").annotate(calls=Sum("calls"), last=Max("last"))):
+        sums[(row["kind"], row["value"], row["label"])] = [row["calls"], row["last"]]
+    for h in live:
+        if h.kind != "outcome":
+            entry = sums.setdefault((h.kind, h.value, h.label), [0, h.last])
+            entry[0] += h.calls
+            entry[1] = max(entry[1], h.last)
+
+    def top(kind: str) -> list[tuple[str, str, int, datetime]]:
+        rows = [(value, label, calls, last) for (k, value, label), (calls, last) in sums.items() if k == kind]
+        return sorted(rows, key=lambda r: (-r[2], r[0]))[:TOP]
+
+    top_keys = [{"key_public_id": v, "username": label, "calls": n, "last": last} for v, label, n, last in top("key")]
+    top_users = [{"username": v, "calls": n, "last": last} for v, _, n, last in top("user")]
+    tools = [{"tool": v, "calls": n, "last": last} for v, _, n, last in top("tool")]
     for row in tools:
         sample = list(
             window.filter(tool=row["tool"]).order_by("-timestamp").values_list("duration_ms", flat=True)[:MEDIAN_SAMPLE]
         )
         row["median_ms"] = round(statistics.median(sample), 1) if sample else 0.0
-    refused_top_ips = list(
-        window.filter(outcome__in=REFUSED)
-        .values("client_ip")
-        .annotate(attempts=Count("id"), last=Max("timestamp"))
-        .order_by("-attempts", "client_ip")[:TOP]
-    )
+    refused_top_ips = [{"client_ip": v or None, "attempts": n, "last": last} for v, _, n, last in top("refused_ip")]
     return Dashboard(
         since=first_hour,
         until=until,

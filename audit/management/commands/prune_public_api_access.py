@@ -2,7 +2,8 @@
 
 On PostgreSQL, whole months older than the cutoff go by dropping their partitions (audit/partitions.py),
 which costs the same for a thousand rows or ten million; the rest (the month the cutoff falls in, and any
-row in the default partition) is deleted in batches, as on SQLite. The run also creates the partitions of
+row in the default partition) is deleted in batches, as on SQLite. The dashboard's hourly roll-ups of
+those hours go too. The run also creates the partitions of
 the coming months, so a daily cron job keeps the table ready.
 """
 
@@ -14,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
-from audit import partitions
+from audit import partitions, rollups
 from audit.models import PublicApiAccess
 
 
@@ -56,6 +57,7 @@ class Command(BaseCommand):
         while ids := list(old.order_by("id").values_list("id", flat=True)[:batch_size]):
             count, _ = PublicApiAccess.objects.filter(id__in=ids).delete()
             deleted += count
+        rollups.forget_before(cutoff)
         if partitioned:
             partitions.ensure_upcoming_partitions(connection, now)
         self.stdout.write(
