@@ -15,37 +15,77 @@ one copy.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
-from django.db.models.functions import TruncHour
+from django.db import connections
+from django.db.models import CharField, Count, F, Func, Max, Q, QuerySet, Sum, Value
+from django.db.models.constants import OnConflict
+from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 
 from .models import ActivityHour, Outcome, PublicApiAccess
 
 ROLLUP_DELAY = timedelta(minutes=10)
 REFUSED = (Outcome.DENIED, Outcome.UNAUTHENTICATED)
-# kind -> (which rows, the column counted by, the column shown with it)
-KINDS: dict[str, tuple[Q, str, str | None]] = {
-    "outcome": (Q(), "outcome", None),
-    "key": (~Q(key_public_id=""), "key_public_id", "username"),
-    "user": (~Q(username=""), "username", None),
-    "tool": (~Q(tool=""), "tool", None),
-    "refused_ip": (Q(outcome__in=REFUSED), "client_ip", None),
+
+
+class _Address(Func):
+    """A client address as text: PostgreSQL's inet type prints a "/32" unless asked for the HOST."""
+
+    function = "HOST"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return compiler.compile(self.get_source_expressions()[0])
+
+
+# kind -> (which rows, what they are counted by, the column shown with it)
+KINDS: dict[str, tuple[Q, F | Func, str | None]] = {
+    "outcome": (Q(), F("outcome"), None),
+    "key": (~Q(key_public_id=""), F("key_public_id"), "username"),
+    "user": (~Q(username=""), F("username"), None),
+    "tool": (~Q(tool=""), F("tool"), None),
+    "refused_ip": (Q(outcome__in=REFUSED), _Address("client_ip"), None),
 }
+
+
+def _grouped(rows: QuerySet, kind: str) -> QuerySet:
+    """The figures of one kind for each hour of `rows`: hour, value, label, calls, last."""
+    condition, column, shown_with = KINDS[kind]
+    return (
+        rows.filter(condition).order_by()
+        # Hours in UTC: the database then returns instants that can be stored as they are (the site's
+        # TIME_ZONE is UTC; a zone with a half-hour offset would see its hours shifted by that half hour).
+        .annotate(r_hour=TruncHour("timestamp", tzinfo=UTC), r_value=Coalesce(column, Value("")),
+                  r_label=F(shown_with) if shown_with else Value(""))
+        .values("r_hour", "r_value", "r_label")
+        .annotate(r_calls=Count("id"), r_last=Max("timestamp"))
+    )
 
 
 def hour_counts(rows: QuerySet) -> Iterator[ActivityHour]:
     """The dashboard's figures for each hour of `rows` (unsaved ActivityHour instances)."""
-    rows = rows.order_by().annotate(hour=TruncHour("timestamp"))
-    for kind, (condition, column, shown_with) in KINDS.items():
-        columns = [column, *([shown_with] if shown_with else [])]
-        grouped = rows.filter(condition).values("hour", *columns).annotate(calls=Count("id"), last=Max("timestamp"))
-        for row in grouped:
-            yield ActivityHour(
-                hour=row["hour"], kind=kind, value=str(row[column] or ""),
-                label=row[shown_with] if shown_with else "", calls=row["calls"], last=row["last"],
-            )
+    for kind in KINDS:
+        for row in _grouped(rows, kind):
+            yield ActivityHour(hour=row["r_hour"], kind=kind, value=row["r_value"], label=row["r_label"],
+                               calls=row["r_calls"], last=row["r_last"])
+
+
+def _store(grouped: QuerySet, kind: str, hours: int) -> None:
+    """INSERT ... SELECT: the grouped figures go from the query straight into ActivityHour, without
+    passing through Python (a month of hours is hundreds of thousands of rows); rows already there stay."""
+    select = grouped.annotate(r_kind=Value(kind), r_hours=Value(hours))
+    sql, params = select.query.sql_with_params()
+    connection = connections[select.db]
+    ops = connection.ops
+    columns = ", ".join(ops.quote_name(ActivityHour._meta.get_field(name).column)
+                        for name in ("hour", "value", "label", "calls", "last", "kind", "hours"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {ops.quote_name(ActivityHour._meta.db_table)} "
+            f"({columns}) {sql} {ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])}",
+            params,
+        )
 
 
 def roll_up(first_hour: datetime, until: datetime) -> datetime:
@@ -65,9 +105,11 @@ def roll_up(first_hour: datetime, until: datetime) -> datetime:
     if missing:
         # One pass over the log from the first hour missing to the end; the rows of hours already rolled
         # up in between are computed again and dropped by the unique constraint.
-        counts = list(hour_counts(PublicApiAccess.objects.filter(timestamp__gte=missing[0], timestamp__lt=end)))
+        rows = PublicApiAccess.objects.filter(timestamp__gte=missing[0], timestamp__lt=end)
+        for kind in KINDS:
+            _store(_grouped(rows, kind), kind, 1)
         totals = [ActivityHour(hour=h, kind="total", calls=0) for h in missing]
-        ActivityHour.objects.bulk_create([*counts, *totals], batch_size=2000, ignore_conflicts=True)
+        ActivityHour.objects.bulk_create(totals, batch_size=2000, ignore_conflicts=True)
     first_day, end_of_days = whole_days(first_hour, end)
     rolled_days = set(_totals(24, first_day, end_of_days))
     day = first_day
@@ -80,11 +122,12 @@ def roll_up(first_hour: datetime, until: datetime) -> datetime:
 
 def _roll_up_day(day: datetime) -> None:
     """A day's figures, summed from its hours in the database."""
-    sums = (ActivityHour.objects.filter(hours=1, hour__gte=day, hour__lt=next_day(day)).exclude(kind="total")
-            .values("kind", "value", "label").annotate(calls=Sum("calls"), last=Max("last")))
-    rows = [ActivityHour(hour=day, hours=24, **row) for row in sums]
-    ActivityHour.objects.bulk_create([*rows, ActivityHour(hour=day, hours=24, kind="total", calls=0)],
-                                     batch_size=2000, ignore_conflicts=True)
+    hours = ActivityHour.objects.filter(hours=1, hour__gte=day, hour__lt=next_day(day)).order_by()
+    for kind in KINDS:
+        sums = (hours.filter(kind=kind).annotate(r_hour=Value(day), r_value=F("value"), r_label=F("label"))
+                .values("r_hour", "r_value", "r_label").annotate(r_calls=Sum("calls"), r_last=Max("last")))
+        _store(sums, kind, 24)
+    ActivityHour.objects.bulk_create([ActivityHour(hour=day, hours=24, kind="total", calls=0)], ignore_conflicts=True)
 
 
 def whole_days(start: datetime, end: datetime) -> tuple[datetime, datetime]:

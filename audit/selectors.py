@@ -87,7 +87,7 @@ def activity_dashboard(*, days: int = 7, now: datetime | None = None, rolled_up:
 
     def top(kind: str) -> list[tuple[str, str, int, datetime]]:
         rows = [(value, label, calls, last) for (k, value, label), (calls, last) in sums.items() if k == kind]
-        return sorted(rows, key=lambda r: (-r[2], r[0]))[:TOP]
+        return sorted(rows, key=lambda r: (-r[2], r[0], r[1]))[:TOP]
 
     top_keys = [{"key_public_id": v, "username": label, "calls": n, "last": last} for v, label, n, last in top("key")]
     top_users = [{"username": v, "calls": n, "last": last} for v, _, n, last in top("user")]

@@ -48,7 +48,7 @@ def test_rolled_up_hours_give_the_figures_the_log_gives(spread, days):
     expected = figures(activity_dashboard(days=days, now=spread, rolled_up=False))
     assert expected["totals"][Outcome.DENIED] > 0 and expected["keys"] and expected["ips"]
     assert figures(activity_dashboard(days=days, now=spread)) == expected  # rolls the hours up
-    assert ActivityHour.objects.filter(kind="total").count() >= days * 24 - 1
+    assert ActivityHour.objects.filter(kind="total", hours=1).count() >= days * 24 - 2  # but the last one or two
     assert figures(activity_dashboard(days=days, now=spread)) == expected  # reads them
 
 
