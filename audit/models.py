@@ -102,7 +102,8 @@ class ActivityHour(models.Model):
     class Meta:
         verbose_name = "Activity Log hour"
         constraints = [
-            models.UniqueConstraint(fields=["kind", "hours", "hour", "value", "label"], name="activityhour_unique"),
+            # Every reader asks for some kinds of figure over a range of hours or of days.
+            models.UniqueConstraint(fields=["hours", "kind", "hour", "value", "label"], name="activityhour_unique"),
         ]
 
     def __str__(self) -> str:

@@ -92,7 +92,7 @@ def roll_up(first_hour: datetime, until: datetime) -> datetime:
     """Roll up every hour from `first_hour` that was over ROLLUP_DELAY before `until` and is not rolled up
     yet, then every whole day of those hours; returns the end of the rolled-up hours (where the
     dashboard's live part starts)."""
-    end = _hour_start(until - ROLLUP_DELAY)
+    end = hour_start(until - ROLLUP_DELAY)
     if end <= first_hour:
         return first_hour
     hours = []
@@ -156,10 +156,10 @@ def _day_start(moment: datetime) -> datetime:
 def forget_before(cutoff: datetime) -> int:
     """Delete the roll-ups of the hours retention has removed calls from (the hour of the cutoff too: it
     is rolled up again, from what is left, when a dashboard shows it)."""
-    deleted, _ = ActivityHour.objects.filter(hour__lt=_hour_start(cutoff) + timedelta(hours=1)).delete()
+    deleted, _ = ActivityHour.objects.filter(hour__lt=hour_start(cutoff) + timedelta(hours=1)).delete()
     return deleted
 
 
-def _hour_start(moment: datetime) -> datetime:
+def hour_start(moment: datetime) -> datetime:
     # In the current time zone, as TruncHour and the dashboard's hours are.
     return timezone.localtime(moment).replace(minute=0, second=0, microsecond=0)

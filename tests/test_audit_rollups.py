@@ -54,7 +54,7 @@ def test_rolled_up_hours_give_the_figures_the_log_gives(spread, days):
 
 def test_hours_are_rolled_up_only_once_they_are_over_and_settled(spread):
     activity_dashboard(days=1, now=spread)
-    settled = rollups._hour_start(spread - rollups.ROLLUP_DELAY)
+    settled = rollups.hour_start(spread - rollups.ROLLUP_DELAY)
     assert not ActivityHour.objects.filter(hour__gte=settled).exists()
     # A call recorded late carries the time it started, possibly in an hour that just ended: that hour is
     # still read from the log.
@@ -65,7 +65,7 @@ def test_hours_are_rolled_up_only_once_they_are_over_and_settled(spread):
 
 
 def test_rolling_up_twice_keeps_one_copy(spread):
-    first_hour = rollups._hour_start(spread) - timedelta(hours=47)
+    first_hour = rollups.hour_start(spread) - timedelta(hours=47)
     rollups.roll_up(first_hour, spread)
     count = ActivityHour.objects.count()
     ActivityHour.objects.filter(kind="total", hour=first_hour + timedelta(hours=3)).delete()
@@ -77,6 +77,15 @@ def test_retention_removes_the_roll_ups_of_what_it_removed(spread):
     activity_dashboard(days=7, now=spread)
     call_command("prune_public_api_access", "--older-than-days", "1", stdout=io.StringIO())
     cutoff = spread - timedelta(days=1)
-    assert not ActivityHour.objects.filter(hour__lt=rollups._hour_start(cutoff)).exists()
+    # Rolled up again from what is left: nothing before the cutoff.
+    assert not ActivityHour.objects.filter(hours=1, hour__lt=rollups.hour_start(cutoff), calls__gt=0).exists()
     assert figures(activity_dashboard(days=7, now=spread)) == figures(
         activity_dashboard(days=7, now=spread, rolled_up=False))
+
+
+def test_the_daily_retention_run_rolls_up_the_dashboards_longest_view(spread):
+    call_command("prune_public_api_access", "--older-than-days", "90", stdout=io.StringIO())
+    rolled = set(ActivityHour.objects.filter(kind="total", hours=1).values_list("hour", flat=True))
+    settled = rollups.hour_start(timezone.now() - rollups.ROLLUP_DELAY)
+    assert {settled - timedelta(hours=n) for n in range(1, 30 * 24)} <= rolled
+    assert ActivityHour.objects.filter(kind="total", hours=24).count() >= 28
