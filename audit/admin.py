@@ -32,7 +32,8 @@ from .export import CONTENT_TYPES, FORMATS, export_lines
 from .models import ACTIVITY_PUBLIC_API_ACCESS, Outcome, PublicApiAccess
 from .paginator import EstimatedCountPaginator
 from .search import search, whole_entry
-from .selectors import MEDIAN_SAMPLE, REFUSED, activity_dashboard
+from .rollups import REFUSED
+from .selectors import MEDIAN_SAMPLE, activity_dashboard
 
 # The tools of the product documentation ("Supported API Calls") and addCaseComment; a name a client
 # made up is still findable with the search box.

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from . import rollups
 from .models import ActivityHour, Outcome, PublicApiAccess
-from .rollups import REFUSED
 
 TOP = 10
 MEDIAN_SAMPLE = 1000

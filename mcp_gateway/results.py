@@ -6,7 +6,7 @@ what a platform passes through (an alert's `_source`, AI summaries, tenant attri
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, with_config
 from typing_extensions import NotRequired, TypedDict
@@ -53,6 +53,7 @@ Assignee = _closed(TypedDict("Assignee", {"username": str, "email": str | None, 
 class ListCasesResult(TypedDict):
     cases: list[CaseItem]
     total: int
+    total_relation: Literal["eq", "gte"]
     next_cursor: str | None
     applied_filters: Open
 

@@ -314,3 +314,17 @@ def test_get_tenant_open_case_counts(w: World) -> None:
         "by_severity": {"Critical": 1, "High": 1, "Medium": 1, "Low": 1},
         "by_status": {"New": 2, "In Progress": 1, "Escalated": 1},
     }
+
+
+def test_list_counts_exactly_up_to_the_limit_then_says_at_least(w: World, monkeypatch) -> None:
+    from cases.backend import case_sql
+
+    monkeypatch.setattr(case_sql, "EXACT_COUNT_LIMIT", 2)
+    page = backend.list_cases(w.acme_scope, CaseQuery(limit=1))
+    assert (page.total, page.total_relation) == (2, "gte") and page.next_cursor
+    later = backend.list_cases(w.acme_scope, CaseQuery(limit=1, cursor=page.next_cursor))
+    assert (later.total, later.total_relation) == (2, "gte")
+    assert (backend.list_cases(w.acme_scope, CaseQuery(limit=1, statuses=("New",))).total_relation) == "eq"
+    monkeypatch.setattr(case_sql, "EXACT_COUNT_LIMIT", 4)
+    page = backend.list_cases(w.acme_scope, CaseQuery(limit=1))
+    assert (page.total, page.total_relation) == (4, "eq")

@@ -63,7 +63,9 @@ def test_every_result_validates_against_its_tools_output_schema(demo):
     raw, schemas = demo
     called = set()
     for name, arguments in calls():
-        result = raw.call(name, arguments)["result"]
+        response = raw.call(name, arguments)
+        assert "result" in response, (name, response)
+        result = response["result"]
         assert result["isError"] is False, (name, arguments, result["content"][0]["text"])
         jsonschema.validate(result["structuredContent"], schemas[name])
         called.add(name)

@@ -234,6 +234,8 @@ class Page:
     total: int
     next_cursor: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+    # "eq": `total` is the number of matches; "gte": there are at least `total` (counting stopped there).
+    total_relation: str = "eq"
 
 
 class CaseBackend(Protocol):

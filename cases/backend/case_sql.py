@@ -226,12 +226,22 @@ class Plan:
                      [*where.params, limit, *([offset] if offset else [])])
         return decode(names, rows)
 
-    def count(self) -> int:
-        return count_cases(self.where)
+    def count(self, limit: int | None = None) -> int:
+        return count_cases(self.where, limit)
 
 
-def count_cases(where: Where) -> int:
-    return fetch_value(f"SELECT COUNT(*) FROM {CASES} c{where.sql()}", where.params)
+# listCases counts matches exactly up to this many, then says "at least" (as Elasticsearch's
+# track_total_hits does by default): at a million cases the last 24 hours hold 150,000 and a common word
+# matches 100,000, and counting those took 20 ms and 3 s where the page itself took 2 ms.
+EXACT_COUNT_LIMIT = 10_000
+
+
+def count_cases(where: Where, limit: int | None = None) -> int:
+    """The number of cases matching `where`; with `limit`, at most limit + 1."""
+    if limit is None:
+        return fetch_value(f"SELECT COUNT(*) FROM {CASES} c{where.sql()}", where.params)
+    return fetch_value(f"SELECT COUNT(*) FROM (SELECT 1 FROM {CASES} c{where.sql()} LIMIT %s) counted",
+                       [*where.params, limit + 1])
 
 
 def case_record_by(scope: TenantScope, column: str, value: Any) -> Row | None:

@@ -166,8 +166,12 @@ class EmbeddedBackend:
             next_cursor = cursors.encode(CASE_CURSOR_SALT, bound_to, [value, rows[-1]["id"]])
         total = plan.total
         if total is None:
-            total = len(rows) if query.cursor is None and next_cursor is None else plan.count()
-        return Page(items=[case_item(row) for row in rows], total=total, next_cursor=next_cursor)
+            total = len(rows) if query.cursor is None and next_cursor is None else plan.count(case_sql.EXACT_COUNT_LIMIT)
+        relation = "eq"
+        if total > case_sql.EXACT_COUNT_LIMIT:  # the same answer whichever way the total was found
+            total, relation = case_sql.EXACT_COUNT_LIMIT, "gte"
+        return Page(items=[case_item(row) for row in rows], total=total, next_cursor=next_cursor,
+                    total_relation=relation)
 
     def case_records(self, scope: TenantScope, query: CaseQuery, *, skip: int) -> tuple[list[dict[str, Any]], int]:
         """An offset page of full case records (the Public API pages with skip/limit; `query.cursor` is not

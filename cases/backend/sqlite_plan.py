@@ -76,7 +76,8 @@ class SqlitePlan(Plan):
                 return rows
         return _ids_then_rows(self.page + after, order, limit=limit, offset=offset, record=record)
 
-    def count(self) -> int:
+    def count(self, limit: int | None = None) -> int:
+        # Exact whatever the limit: SQLite's counts (the search index's, complements) cost no more.
         return count(self.where)
 
 

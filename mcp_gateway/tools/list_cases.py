@@ -218,7 +218,8 @@ def list_cases(ctx: ToolContext, args: ListCasesArgs) -> ListCasesResult:
         applied["default_window"] = {"created_at_from": created_from, "created_at_to": created_to,
                                      "default": "last 24 hours", "from_iso": iso(created_from), "to_iso": iso(created_to)}
     applied.update(sort=args.sort, order=args.order, limit=args.limit)
-    return {"cases": page.items, "total": page.total, "next_cursor": next_cursor, "applied_filters": applied}
+    return {"cases": page.items, "total": page.total, "total_relation": page.total_relation,
+            "next_cursor": next_cursor, "applied_filters": applied}
 
 
 registry.register(
@@ -232,8 +233,9 @@ registry.register(
             "(2026-12-01, 2026-12-01T08:00:00Z; a date alone is the whole UTC day) or UTC epoch milliseconds; "
             "applied_filters shows the range as resolved. Filters combine with AND; "
             "several values of status or severity combine with OR. Returns cases (with _id for the other "
-            "tools and ticket_id, the human case number), total, next_cursor (null on the last page) and "
-            "applied_filters. For 'most severe' sort by severity or score, order desc."
+            "tools and ticket_id, the human case number), total (exact when total_relation is 'eq'; past "
+            "10,000 matches counting stops and total_relation is 'gte': at least that many), next_cursor (null on "
+            "the last page) and applied_filters. For 'most severe' sort by severity or score, order desc."
         ),
         args_model=ListCasesArgs,
         handler=list_cases,
