@@ -73,7 +73,10 @@ class Case(models.Model):
     # cases.migrations.0007's create_triggers again; tests/test_case_search_index.py checks they exist.
     stellar_id = models.CharField("_id", max_length=24, unique=True, default=new_hex24, validators=[HEX24])
     ticket_id = models.PositiveIntegerField(unique=True)
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="cases")
+    # No index of its own (nor on assignee, nor on the case of the child rows below): a composite index
+    # leads with the column and serves its lookups, and each extra index is written on every change and
+    # built again after each bulk load.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="cases", db_index=False)
     name = models.CharField(max_length=500)
     status = models.CharField(max_length=20, choices=CaseStatus.choices, default=CaseStatus.NEW)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
@@ -81,7 +84,8 @@ class Case(models.Model):
     score = models.FloatField(default=0, validators=[MinValueValidator(0), MaxValueValidator(100)])
     size = models.PositiveIntegerField(default=0, help_text="Number of alerts in the case.")
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases",
+        db_index=False,
     )
     tags = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
@@ -168,7 +172,7 @@ def build_search_text(ticket_id: int, name: str, tags: list[str], assignee: str,
 class CaseTag(models.Model):
     """One row per tag of a case, so "has any of these tags" is an indexed lookup on every database."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tag_rows")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tag_rows", db_index=False)
     tag = models.CharField(max_length=100)
 
     class Meta:
@@ -181,7 +185,7 @@ class Alert(models.Model):
     index = models.CharField("_index", max_length=120)
     stellar_uuid = models.CharField(max_length=64, unique=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="alerts")
-    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts", db_index=False)
     timestamp = models.DateTimeField()
     source = models.JSONField("_source", help_text="The complete Elasticsearch document.")
     # Denormalised from `source` for listing without parsing JSON.
@@ -206,7 +210,7 @@ class Alert(models.Model):
 
 
 class Observable(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="observables")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="observables", db_index=False)
     type = models.CharField(max_length=10, choices=ObservableType.choices)
     value = models.CharField(max_length=500)
     count = models.PositiveIntegerField(default=1)
@@ -223,7 +227,7 @@ class Observable(models.Model):
 
 class Comment(models.Model):
     stellar_id = models.CharField("_id", max_length=24, unique=True, default=new_hex24)
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     user_name = models.CharField(max_length=150)
     comment = models.TextField()
@@ -236,7 +240,7 @@ class Comment(models.Model):
 
 
 class Activity(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="activities")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="activities", db_index=False)
     field = models.CharField(max_length=50)
     from_value = models.TextField("from", blank=True, default="")
     to_value = models.TextField("to", blank=True, default="")
@@ -251,7 +255,7 @@ class Activity(models.Model):
 
 
 class ScoreHistory(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="score_history")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="score_history", db_index=False)
     score = models.FloatField(validators=[MinValueValidator(0), MaxValueValidator(100)])
     timestamp = models.DateTimeField()
     reasons = models.JSONField(default=list, blank=True)
