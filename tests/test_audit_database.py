@@ -100,7 +100,11 @@ def test_the_log_indexes_what_is_read_and_nothing_else():
     connection = connections[audit_database()]
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, PublicApiAccess._meta.db_table)
-    indexed = {tuple(info["columns"]) for info in constraints.values() if info["index"] and not info["primary_key"]}
+    indexes = {name: info for name, info in constraints.items() if info["index"] and not info["primary_key"]}
+    # On PostgreSQL, the search box's GIN index over each row's case ids (an expression: no plain columns).
+    if connection.vendor == "postgresql":
+        assert indexes.pop("paa_case_ids")["type"] == "gin"
+    indexed = {tuple(info["columns"]) for info in indexes.values()}
     assert indexed == {
         ("timestamp",), ("request_id",), ("username", "timestamp"), ("outcome", "timestamp"), ("tool", "timestamp"),
         ("key_public_id", "timestamp", "outcome", "endpoint"),

@@ -218,5 +218,11 @@ def test_an_instance_killed_under_load_loses_nothing_and_nginx_moves_to_the_surv
         line = f"{case_id}: version +{version - v0}, activities +{activities - a0}, audited +{audited - r0}"
         assert version - v0 == activities - a0 == audited - r0, line
         assert answered[case_id] <= activities - a0 <= answered[case_id] + tally["dropped"], line
+    # And every call: the key's rows (its listCases above, then the load) number at least the calls that
+    # were answered, and at most those plus the ones left unanswered (recorded before the instance died).
+    report = cluster.manage("shell", "-c", "from audit.models import PublicApiAccess as P\n"
+                            "print('rows', P.objects.filter(key_name='load').count())")
+    rows = int(next(line.split()[1] for line in report.splitlines() if line.startswith("rows ")))
+    assert tally["answered"] <= rows - 1 <= tally["answered"] + tally["dropped"], (rows, tally)
     # Both instances answer again.
     assert [rpc(base, key).status_code for base in cluster.instances.values()] == [200, 200]

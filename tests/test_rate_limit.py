@@ -81,5 +81,6 @@ def test_the_check_reads_index_entries_only(per_endpoint):
         plan = " ".join(str(row[-1]) for row in cursor.fetchall())
     if connection.vendor == "sqlite":
         assert "COVERING INDEX paa_key_time_outcome_endpoint" in plan, plan
-    else:  # an index-only scan once vacuum has marked the pages visible (the test runs in a transaction)
-        assert "paa_key_time_outcome_endpoint" in plan, plan
+    else:  # an index-only scan once vacuum has marked the pages visible (the test runs in a transaction);
+        # each month's partition has its own copy of the index, named after the partition and the columns
+        assert "paa_key_time_outcome_endpoint" in plan or "_key_public_id_timestamp_outco" in plan, plan
