@@ -43,15 +43,11 @@ class Dashboard:
         return sum(self.totals.values())
 
 
-def _hour(value: datetime) -> datetime:
-    return value.replace(minute=0, second=0, microsecond=0)
-
-
 def activity_dashboard(*, days: int = 7, now: datetime | None = None, rolled_up: bool = True) -> Dashboard:
     """The dashboard of the last `days`: the hours that are over from their roll-ups (rolled up now if
     they are not yet), the rest from the log itself. `rolled_up=False` reads only the log (tests compare)."""
     until = now or timezone.now()
-    first_hour = _hour(timezone.localtime(until)) - timedelta(hours=days * 24 - 1)
+    first_hour = rollups.hour_start(until) - timedelta(hours=days * 24 - 1)
     live_from = rollups.roll_up(first_hour, until) if rolled_up else first_hour
     window = PublicApiAccess.objects.filter(timestamp__gte=first_hour, timestamp__lte=until).order_by()
 
@@ -65,7 +61,7 @@ def activity_dashboard(*, days: int = 7, now: datetime | None = None, rolled_up:
                stored.filter(kind="outcome").values("hour", "value", "calls")]
     by_hour += [(h.hour, h.value, h.calls) for h in live if h.kind == "outcome"]
     for hour, outcome, calls in by_hour:
-        i = index.get(_hour(timezone.localtime(hour)))
+        i = index.get(rollups.hour_start(hour))
         series = hourly.setdefault(outcome, [0] * len(hours))
         totals[outcome] = totals.get(outcome, 0) + calls
         if i is not None:

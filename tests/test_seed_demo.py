@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
+from cases.backend.sql import postgres
 from cases.demo_data import catalog, mitre, plan_alert_counts, seed_demo
 from cases.models import (
     Activity,
@@ -324,12 +325,6 @@ def test_quiet_run_prints_only_the_generated_passwords(monkeypatch) -> None:
     assert User.objects.get(username="analyst-1").check_password("analyst-from-env-1")
 
 
-def _postgres() -> bool:
-    from django.db import connection
-
-    return connection.vendor == "postgresql"
-
-
 def _case_tables_schema() -> set[tuple[str, str]]:
     """Every index and constraint definition of the case tables, by name."""
     from django.db import connection
@@ -346,7 +341,7 @@ def _case_tables_schema() -> set[tuple[str, str]]:
         return set(cursor.fetchall())
 
 
-@pytest.mark.skipif("not _postgres()", reason="PostgreSQL's loader: COPY, indexes built after, workers")
+@pytest.mark.skipif(not postgres(), reason="PostgreSQL's loader: COPY, indexes built after, workers")
 def test_postgres_worker_processes_build_the_same_data_and_every_index_comes_back() -> None:
     schema = _case_tables_schema()
     assert len(schema) > 40

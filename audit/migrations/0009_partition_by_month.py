@@ -33,17 +33,24 @@ def _indexes(cursor, table: str) -> list[tuple[str, str]]:
     return cursor.fetchall()
 
 
+def _set_aside(cursor) -> list[tuple[str, str]]:
+    """Rename the table out of the way, without its indexes (their names go to the new table); returns
+    their definitions."""
+    indexes = _indexes(cursor, TABLE)
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
+    return indexes
+
+
 def partition(apps, schema_editor) -> None:
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        indexes = _indexes(cursor, TABLE)
         cursor.execute(f'SELECT MIN("timestamp"), MAX(id) FROM {TABLE}')
         oldest, max_id = cursor.fetchone()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
+        indexes = _set_aside(cursor)
         cursor.execute(
             f"CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE) "
             'PARTITION BY RANGE ("timestamp")'
@@ -74,12 +81,9 @@ def unpartition(apps, schema_editor) -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        indexes = _indexes(cursor, TABLE)
         cursor.execute(f"SELECT MAX(id) FROM {TABLE}")
         (max_id,) = cursor.fetchone()
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
+        indexes = _set_aside(cursor)
         cursor.execute(f"CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING CONSTRAINTS INCLUDING STORAGE)")
         cursor.execute(f"INSERT INTO {TABLE} SELECT * FROM {OLD}")
         cursor.execute(f"DROP TABLE {OLD} CASCADE")  # its partitions and its sequence with it
