@@ -85,7 +85,10 @@ cmd_start() {
 
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     rm -rf "$dir/data"
-    as_owner "$BIN/initdb" -D "$dir/data" -U postgres -E UTF8 --locale=C.UTF-8 \
+    # Collation C: byte order, which for UTF-8 is code point order, the same order glibc's C.UTF-8
+    # gives, but compared with memcmp instead of strcoll. Text indexes build about four times faster
+    # (the alerts' ids at a million cases). Character classes and case mapping stay C.UTF-8.
+    as_owner "$BIN/initdb" -D "$dir/data" -U postgres -E UTF8 --locale=C.UTF-8 --lc-collate=C \
       --auth-local=trust --auth-host=scram-sha-256 --no-instructions >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
     cat >>"$dir/data/postgresql.conf" <<'EOF'

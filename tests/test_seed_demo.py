@@ -363,3 +363,14 @@ def test_postgres_worker_processes_build_the_same_data_and_every_index_comes_bac
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence('cases_case', 'id'))")
         assert cursor.fetchone()[0] > max(Case.objects.values_list("id", flat=True))
+
+
+@pytest.mark.skipif(not postgres(), reason="PostgreSQL's backend adds a LIKE twin to every indexed CharField")
+def test_ids_are_indexed_for_equality_only() -> None:
+    """Ids are looked up by equality, never by prefix: no `varchar_pattern_ops` twin to build and write."""
+    schema = dict(_case_tables_schema())
+    assert not [name for name, definition in schema.items() if "pattern_ops" in definition]
+    for table, column in (("cases_alert", "es_id"), ("cases_alert", "stellar_uuid"), ("cases_case", "stellar_id"),
+                          ("cases_comment", "stellar_id")):
+        assert any(f"ON public.{table} USING btree ({column})" in d or f"UNIQUE ({column})" in d
+                   for d in schema.values()), (table, column)
