@@ -48,6 +48,13 @@ def django_db_modify_db_settings() -> None:
             db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}{suffix.replace('-', '_')}"
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Django removes the SQLite test databases, not the files beside them (the writers' lock files, a WAL
+    left by a killed server): without this, every run would leave its own in .run/."""
+    for leftover in RUN_DIR.glob(f"test-{os.getpid()}*.sqlite3*"):
+        leftover.unlink(missing_ok=True)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every database test may use every database: the Activity Log has its own on SQLite
     (stellar_mcp_site/db_router.py), and a tool call anywhere writes an audit row there."""
@@ -145,6 +152,7 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self._log.close()
+        self.log_path.unlink(missing_ok=True)
 
     def log_text(self) -> str:
         return self.log_path.read_text()
