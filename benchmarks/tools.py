@@ -1,4 +1,4 @@
-"""Latency and throughput of the MCP tools over HTTP against gunicorn, on the 100,000-case demo data.
+"""Latency and throughput of every MCP tool over HTTP against gunicorn, on the 100,000-case demo data.
 
 For each scenario it prints median and p99 latency and requests per second at 1 and 8 concurrent
 clients (separate processes, one JSON-RPC tools/call per request, as a stateless client sends
@@ -40,7 +40,9 @@ from benchmarks.common import (  # noqa: E402
 )
 
 
-def scenarios(case_id: str, cust_id: str, now_ms: int) -> dict[str, tuple[str, dict]]:
+def scenarios(case_id: str, cust_id: str, now_ms: int, *, alert_id: str, comment_case_id: str) -> dict[str, tuple[str, dict]]:
+    """Every tool. Comments go to another case than the one read, so repeated runs do not grow what
+    getCaseDetail returns."""
     month = {"created_at_from": now_ms - 30 * 86_400_000, "created_at_to": now_ms}
     return {
         "listCases default window": ("listCases", {}),
@@ -50,8 +52,13 @@ def scenarios(case_id: str, cust_id: str, now_ms: int) -> dict[str, tuple[str, d
         "listCases search (30 days)": ("listCases", {"search": "ransomware", **month}),
         "listCases search, one host (30 days)": ("listCases", {"search": "ws-025", **month}),
         "getCaseDetail all sections": ("getCaseDetail", {"_id": case_id}),
+        "getCaseAlerts (20 a page)": ("getCaseAlerts", {"_id": case_id}),
+        "getAlertDetail": ("getAlertDetail", {"alert_id": alert_id}),
         "updateCase": ("updateCase", {"_id": case_id, "tags": {"add": ["bench"]}}),
+        "addCaseComment": ("addCaseComment", {"_id": comment_case_id, "comment": "Benchmark comment."}),
         "listTenant": ("listTenant", {}),
+        "getTenantDetail": ("getTenantDetail", {"cust_id": cust_id}),
+        "get_access_token": ("get_access_token", {}),
     }
 
 
@@ -125,8 +132,10 @@ def main() -> int:
     from cases.models import Case
 
     key = benchmark_key()
-    case = Case.objects.filter(size__gte=5).order_by("-created_at").first()
-    plan = {label: call for label, call in scenarios(case.stellar_id, case.tenant.cust_id, int(time.time() * 1000)).items()
+    case, comment_case = Case.objects.filter(size__gte=5).order_by("-created_at")[:2]
+    alert = case.alerts.order_by("timestamp").first()
+    plan = {label: call for label, call in scenarios(case.stellar_id, case.tenant.cust_id, int(time.time() * 1000),
+                                                     alert_id=alert.stellar_uuid, comment_case_id=comment_case.stellar_id).items()
             if args.only in label}
     backend_ms = in_process_cost(plan, key)
     first_search_ms = in_process_cost(plan, key, repeat=50, first_search=True)

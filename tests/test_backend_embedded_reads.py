@@ -316,6 +316,28 @@ def test_get_tenant_open_case_counts(w: World) -> None:
     }
 
 
+@override_settings(TENANT_COUNTS_CACHE_SECONDS=60)
+def test_get_tenant_counts_are_cached_and_dropped_by_a_status_change(
+    w: World, django_capture_on_commit_callbacks
+) -> None:
+    forget_tenant_case_counts(w.acme.pk)
+
+    def acme_counts() -> tuple[int, int, int]:
+        tenant = backend.get_tenant(w.acme_scope, w.acme.cust_id)
+        return tenant["case_count"], tenant["open_cases"]["total"], tenant["open_cases"]["by_status"]["New"]
+
+    before = acme_counts()
+    assert before == (4, 3, 1)
+    make_case(w.acme, status="New")  # written behind the gateway's back: seen when the cache expires
+    assert acme_counts() == before
+    with django_capture_on_commit_callbacks(execute=True):
+        backend.update_case(w.acme_scope, w.c1.stellar_id, CaseUpdate(tags_add=("x",)), actor=w.ana)
+    assert acme_counts() == before  # not a status change
+    with django_capture_on_commit_callbacks(execute=True):
+        backend.update_case(w.acme_scope, w.c1.stellar_id, CaseUpdate(status="Resolved"), actor=w.ana)
+    assert acme_counts() == (5, 3, 1)  # the new case counted; c1 no longer open nor New
+
+
 def test_list_counts_exactly_up_to_the_limit_then_says_at_least(w: World, monkeypatch) -> None:
     from cases.backend import case_sql
 

@@ -159,7 +159,7 @@ def update_case(scope: TenantScope, case_id: str, update: CaseUpdate, *, actor: 
                 ]
             )
             if "status" in fields:
-                transaction.on_commit(forget_tenant_case_counts)
+                transaction.on_commit(lambda: forget_tenant_case_counts(case.tenant_id))
             Activity.objects.bulk_create(
                 [
                     Activity(case_id=case.pk, field=f, from_value=b, to_value=a, user=actor_user, user_name=actor_name, timestamp=now)

@@ -45,7 +45,6 @@ from .serializers import (
 from .sql import (
     ACTIVITIES,
     ALERTS,
-    CASES,
     COMMENTS,
     OBSERVABLES,
     SCORES,
@@ -58,14 +57,13 @@ from .sql import (
     fetch,
     fetch_value,
     param_datetime,
-    placeholders,
     postgres,
     qn,
     rows_as_dicts,
     table,
 )
 from .sqlite_plan import plan_page
-from .tenant_counts import tenant_case_counts
+from .tenant_counts import tenant_case_counts, tenant_detail_counts
 
 # sort name -> (model field, cursor value type)
 SORTS: dict[str, tuple[str, type | tuple[type, ...]]] = {
@@ -352,18 +350,13 @@ class EmbeddedBackend:
         tenant = tenants[0]
         by_severity = {s: 0 for s in Severity.values}
         by_status = {s.value: 0 for s in OPEN_STATUSES}
-        open_statuses = [str(s) for s in OPEN_STATUSES]
-        counts = fetch(
-            f"SELECT status, severity, COUNT(*) FROM {CASES} WHERE tenant_id = %s AND status IN "
-            f"({placeholders(open_statuses)}) GROUP BY status, severity",
-            [tenant["id"], *open_statuses],
-        )
-        for status, severity, n in counts:
+        case_count, open_counts = tenant_detail_counts(tenant["id"])
+        for status, severity, n in open_counts:
             by_status[status] += n
             by_severity[severity] += n
         return {
             **tenant_item(tenant),
             "attributes": tenant["attributes"],
-            "case_count": fetch_value(f"SELECT COUNT(*) FROM {CASES} WHERE tenant_id = %s", [tenant["id"]]),
+            "case_count": case_count,
             "open_cases": {"total": sum(by_status.values()), "by_severity": by_severity, "by_status": by_status},
         }
