@@ -3,7 +3,7 @@ database on a PostgreSQL server.
 
 Runs `manage.py migrate` and then `manage.py seed_demo` as subprocesses with DATABASE_URL pointing at a
 new SQLite file (or, with --database-url, at a new database that this script creates on that server and
-drops afterwards), and prints the seeding time and the database size. Usage:
+drops afterwards; PostgreSQL 13 or later), and prints the seeding time and the database size. Usage:
 
     .venv/bin/python benchmarks/seed.py [--cases 100000] [--alerts-per-case 5] [--tenants 5] [--keep]
     .venv/bin/python benchmarks/seed.py --database-url postgres://... --cases 1000000
@@ -54,8 +54,15 @@ def main() -> int:
               f"(process start and user creation included)")
         print(f"database size: {size()}")
         if args.keep:
-            print(f"kept: {url}")
+            print(f"kept: {_where(url)}")
     return 0
+
+
+def _where(url: str) -> str:
+    """The database a URL names, without its password."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    return f"database {urlsplit(url).path.lstrip('/')} on the server of --database-url"
 
 
 @contextmanager

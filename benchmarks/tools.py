@@ -132,7 +132,10 @@ def main() -> int:
     from cases.models import Case
 
     key = benchmark_key()
-    case, comment_case = Case.objects.filter(size__gte=5).order_by("-created_at")[:2]
+    cases = list(Case.objects.filter(size__gte=5).order_by("-created_at")[:2])
+    if len(cases) < 2:
+        parser.error("the database needs two cases with five alerts or more (seed more cases)")
+    case, comment_case = cases
     alert = case.alerts.order_by("timestamp").first()
     plan = {label: call for label, call in scenarios(case.stellar_id, case.tenant.cust_id, int(time.time() * 1000),
                                                      alert_id=alert.stellar_uuid, comment_case_id=comment_case.stellar_id).items()

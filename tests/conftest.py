@@ -48,11 +48,21 @@ def django_db_modify_db_settings() -> None:
             db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}{suffix.replace('-', '_')}"
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+# The test servers' logs, kept when a test failed (their tracebacks explain it), removed otherwise.
+_SERVER_LOGS: list[Path] = []
+
+
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down, even when interrupted
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Django removes the SQLite test databases, not the files beside them (the writers' lock files, a WAL
     left by a killed server): without this, every run would leave its own in .run/."""
-    for leftover in RUN_DIR.glob(f"test-{os.getpid()}*.sqlite3*"):
-        leftover.unlink(missing_ok=True)
+    pid = os.getpid()
+    for pattern in (f"test-{pid}.sqlite3*", f"test-{pid}-*.sqlite3*"):
+        for leftover in RUN_DIR.glob(pattern):
+            leftover.unlink(missing_ok=True)
+    if exitstatus == 0:
+        for log in _SERVER_LOGS:
+            log.unlink(missing_ok=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -135,6 +145,7 @@ class LiveServer:
         env["WEB_CONCURRENCY"] = str(workers)
         RUN_DIR.mkdir(exist_ok=True)
         self.log_path = RUN_DIR / f"gunicorn-{self.port}.log"
+        _SERVER_LOGS.append(self.log_path)
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "stellar_mcp_site/gunicorn.conf.py"), "stellar_mcp_site.wsgi"],
@@ -152,7 +163,6 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self._log.close()
-        self.log_path.unlink(missing_ok=True)
 
     def log_text(self) -> str:
         return self.log_path.read_text()
