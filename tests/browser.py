@@ -40,6 +40,7 @@ def own_live_url(start_server) -> str:
 def chromium(monkeypatch) -> Iterator:
     """One browser per test: Playwright's sync API runs an event loop on this thread while it is open,
     which the other tests' own event loops (the official client's asyncio.run) must not meet."""
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     # The test's ORM calls meanwhile are still synchronous, one at a time: Django's guard against async
@@ -50,6 +51,10 @@ def chromium(monkeypatch) -> Iterator:
                                              args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield browser
         browser.close()
+        # While Playwright's event loop runs on this thread, Django gives the test's ORM calls connections
+        # of their own (asgiref keeps a thread's connections per async context there). Close them before
+        # the loop stops, or they outlive the test and keep the test database from being dropped.
+        connections.close_all()
 
 
 @pytest.fixture
