@@ -16,6 +16,8 @@ from django.db import models
 # Tenant lives in the tenants app; new_hex32 stays importable here for migration cases.0001.
 from tenants.models import Tenant, new_hex32  # noqa: F401
 
+from .fields import DocumentField
+
 HEX24 = RegexValidator(r"^[0-9a-f]{24}$", "Must be 24 lowercase hex characters.")
 
 
@@ -187,7 +189,7 @@ class Alert(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="alerts")
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts", db_index=False)
     timestamp = models.DateTimeField()
-    source = models.JSONField("_source", help_text="The complete Elasticsearch document.")
+    source = DocumentField("_source", help_text="The complete Elasticsearch document.")
     # Denormalised from `source` for listing without parsing JSON.
     name = models.CharField(max_length=300, blank=True, default="")
     tactic_id = models.CharField(max_length=20, blank=True, default="")

@@ -374,3 +374,24 @@ def test_ids_are_indexed_for_equality_only() -> None:
                           ("cases_comment", "stellar_id")):
         assert any(f"ON public.{table} USING btree ({column})" in d or f"UNIQUE ({column})" in d
                    for d in schema.values()), (table, column)
+
+
+@pytest.mark.skipif(not postgres(), reason="PostgreSQL's column type")
+def test_alert_documents_are_kept_as_json_text_and_read_back_whole() -> None:
+    """An alert's `_source` is only ever read whole: PostgreSQL keeps it as `json` (stored as written, not taken
+    apart into `jsonb`), and every way of reading it gives back the document written, a bare string included."""
+    from django.db import connection
+
+    seed_demo(now=NOW, **SMALL)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data_type FROM information_schema.columns "
+                       "WHERE table_name = 'cases_alert' AND column_name = 'source'")
+        assert cursor.fetchone()[0] == "json"
+    alert = Alert.objects.order_by("id").first()
+    seeded = alert.source
+    assert isinstance(seeded, dict) and seeded["timestamp"]
+    for document in ({"name": "Ünïcode \"quoted\" \\ tab\t", "nested": [1, 2.5, None, True, {"k": []}]}, "123", [1]):
+        Alert.objects.filter(pk=alert.pk).update(source=document)
+        assert Alert.objects.get(pk=alert.pk).source == document
+        assert Alert.objects.filter(pk=alert.pk).values_list("source", flat=True).get() == document
+        assert Alert.objects.filter(pk=alert.pk).values("source").get()["source"] == document
