@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import uuid
 from collections import Counter
@@ -395,3 +396,11 @@ def test_alert_documents_are_kept_as_json_text_and_read_back_whole() -> None:
         assert Alert.objects.get(pk=alert.pk).source == document
         assert Alert.objects.filter(pk=alert.pk).values_list("source", flat=True).get() == document
         assert Alert.objects.filter(pk=alert.pk).values("source").get()["source"] == document
+    # Written through the ORM too, the text is kept as written: keys in the order given (`jsonb` would put
+    # shorter keys first, then sort them).
+    alert.source = {"alpha": {"b": 2, "a": 1}, "b": 1}
+    alert.save(update_fields=["source"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT source::text FROM cases_alert WHERE id = %s", [alert.pk])
+        assert list(json.loads(cursor.fetchone()[0])) == ["alpha", "b"]
+    assert list(Alert.objects.get(pk=alert.pk).source["alpha"]) == ["b", "a"]
