@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from psycopg.types.json import Json, Jsonb
 
 
 class DocumentField(models.JSONField):
@@ -27,11 +28,8 @@ class DocumentField(models.JSONField):
         # JSONField sends its values as `jsonb`, which PostgreSQL would parse and write back normalised
         # (keys reordered, duplicates dropped); send them as `json`, kept as written.
         value = super().get_db_prep_value(value, connection, prepared)
-        if connection.vendor == "postgresql":
-            from psycopg.types.json import Json, Jsonb  # PostgreSQL's driver, only there
-
-            if isinstance(value, Jsonb):
-                return Json(value.obj, dumps=value.dumps)
+        if connection.vendor == "postgresql" and isinstance(value, Jsonb):
+            return Json(value.obj, dumps=value.dumps)
         return value
 
     def select_format(self, compiler: Any, sql: str, params: Any) -> tuple[str, Any]:
