@@ -12,6 +12,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -165,9 +166,10 @@ LOAD_SECONDS = 30
 
 def test_an_instance_killed_under_load_loses_nothing_and_nginx_moves_to_the_survivor(cluster):
     key = cluster.new_key("load")
-    cases = rpc(cluster.url, key, params={"name": "listCases", "arguments": {"created_within": "7d", "limit": 4}}
-                ).json()["result"]["structuredContent"]["cases"]
+    listed = rpc(cluster.url, key, params={"name": "listCases", "arguments": {"created_within": "7d", "limit": 4}})
+    cases = listed.json()["result"]["structuredContent"]["cases"]
     assert len(cases) == 4
+    answered_ids = [listed.headers["X-Request-Id"]]  # each answer names the request id its audit row holds
     answered = {c["_id"]: 0 for c in cases}
     before = snapshot(cluster, list(answered))
     tally = {"answered": 0, "dropped": 0, "server_errors": 0}
@@ -195,6 +197,7 @@ def test_an_instance_killed_under_load_loses_nothing_and_nginx_moves_to_the_surv
                         tally["server_errors"] += 1
                     else:
                         tally["answered"] += 1
+                        answered_ids.append(response.headers["X-Request-Id"])
                         result = response.json()["result"]
                         if params["name"] == "updateCase" and not result["isError"] and result["structuredContent"]["changes"]:
                             answered[case["_id"]] += 1
@@ -221,11 +224,16 @@ def test_an_instance_killed_under_load_loses_nothing_and_nginx_moves_to_the_surv
         line = f"{case_id}: version +{version - v0}, activities +{activities - a0}, audited +{audited - r0}"
         assert version - v0 == activities - a0 == audited - r0, line
         assert answered[case_id] <= activities - a0 <= answered[case_id] + tally["dropped"], line
-    # And every call: the key's rows (its listCases above, then the load) number at least the calls that
-    # were answered, and at most those plus the ones left unanswered (recorded before the instance died).
+    # And every call: each answered one (the listCases above, then the load) has exactly one audit row,
+    # under the request id its answer named; the only other rows are of calls left unanswered (recorded
+    # before the instance died), at most one each.
     report = cluster.manage("shell", "-c", "from audit.models import PublicApiAccess as P\n"
-                            "print('rows', P.objects.filter(key_name='load').count())")
-    rows = int(next(line.split()[1] for line in report.splitlines() if line.startswith("rows ")))
-    assert tally["answered"] <= rows - 1 <= tally["answered"] + tally["dropped"], (rows, tally)
+                            "for rid in P.objects.filter(key_name='load').values_list('request_id', flat=True):\n"
+                            "    print('row', rid)")
+    rows = Counter(line.split()[1] for line in report.splitlines() if line.startswith("row "))
+    assert len(answered_ids) == len(set(answered_ids)) == tally["answered"] + 1
+    assert [rid for rid in answered_ids if rows[rid] != 1] == [], "answered calls without exactly one audit row"
+    unanswered_rows = rows.keys() - set(answered_ids)
+    assert len(unanswered_rows) <= tally["dropped"] and max(rows.values()) == 1, (len(unanswered_rows), tally)
     # Both instances answer again.
     assert [rpc(base, key).status_code for base in cluster.instances.values()] == [200, 200]
