@@ -1,7 +1,8 @@
 """Writing the demo cases into PostgreSQL fast enough for a million of them.
 
 What makes the difference, each measured on seeding (benchmarks/HISTORY.md):
-- COPY instead of INSERT: one stream per table and chunk, FREEZE when the tables were empty.
+- COPY instead of INSERT: one stream per table and chunk, in the binary format (psycopg formats the rows),
+  FREEZE when the tables were empty.
 - lz4 instead of pglz for the JSON that PostgreSQL compresses.
 - Indexes built after the load. Keeping a dozen indexes (two of them trigram GIN) up to date row by row,
   and queueing a deferred foreign-key check per row until COMMIT, cost more than writing the rows. So,
@@ -11,30 +12,26 @@ What makes the difference, each measured on seeding (benchmarks/HISTORY.md):
   caller's transaction, so a failure rolls the DDL back with the rows. The tables stay locked (ACCESS
   EXCLUSIVE) until the transaction ends, which suits seeding and is why nothing else uses this.
 - Building cases is Python and takes longer than PostgreSQL takes to store them, so worker processes
-  build chunks and format them as COPY text while this process streams the finished ones to the server.
+  build chunks and format them for COPY while this process streams the finished ones to the server.
 """
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
 from django.db import DatabaseError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import (
-    BooleanField,
-    CharField,
-    DateTimeField,
-    Field,
-    JSONField,
-    TextField,
-)
+from django.db.models import Field
+from psycopg.copy import Copy, FileWriter
+from psycopg.types.json import set_json_dumps
 
 from cases.models import Case
 
@@ -62,17 +59,17 @@ def load(connection: BaseDatabaseWrapper, plan: SeedPlan, *, workers: int | None
     if workers is None:
         workers = (os.cpu_count() or 1) if plan.cases >= PARALLEL_MIN_CASES else 0
     qn = connection.ops.quote_name
-    statements = [
-        f"COPY {qn(table)} ({', '.join(qn(f.column) for f in fields)}) FROM STDIN"
-        for table, fields in zip(TABLES, _FIELDS)
-    ]
     counts: Counter[str] = Counter()
     with indexes_built_after(connection, TABLES):
         _prefer_lz4(connection)
-        if _truncate_when_empty(connection, TABLES):
-            statements = [f"{statement} WITH (FREEZE)" for statement in statements]
+        options = "FORMAT binary, FREEZE" if _truncate_when_empty(connection, TABLES) else "FORMAT binary"
+        statements = [
+            f"COPY {qn(table)} ({', '.join(qn(f.column) for f in fields)}) FROM STDIN WITH ({options})"
+            for table, fields in zip(TABLES, _FIELDS)
+        ]
         first_id = _reserve_ids(connection, Case._meta.db_table, plan.cases)
-        for stop, payloads, chunk_counts in _formatted_chunks(plan, first_id, workers):
+        start = (plan, first_id, _column_types(connection), connection)
+        for stop, payloads, chunk_counts in _formatted_chunks(start, workers):
             with connection.cursor() as cursor:
                 for statement, payload in zip(statements, payloads):
                     if payload:
@@ -85,17 +82,17 @@ def load(connection: BaseDatabaseWrapper, plan: SeedPlan, *, workers: int | None
 
 
 # --- building chunks, here or in worker processes ---------------------------------------------------
-_worker_state: tuple[SeedPlan, int, list[list[Callable[[Any], str]]]] | None = None
+_worker_state: tuple[SeedPlan, int, list[list[int]], psycopg.Cursor] | None = None
 
 
-def _start_worker(plan: SeedPlan, first_id: int) -> None:
+def _start_worker(plan: SeedPlan, first_id: int, types: list[list[int]], connection: BaseDatabaseWrapper) -> None:
     global _worker_state
-    _worker_state = (plan, first_id, [[_column_format(f) for f in fields] for fields in _FIELDS])
+    _worker_state = (plan, first_id, types, _formatting_cursor(connection))
 
 
 def _format_chunk(span: tuple[int, int]) -> tuple[int, list[bytes], Counter[str]]:
     assert _worker_state is not None
-    plan, first_id, formats = _worker_state
+    plan, first_id, types, cursor = _worker_state
     start, stop = span
     bundles: list[CaseBundle] = plan.build(start, stop)
     for offset, bundle in enumerate(bundles):
@@ -103,24 +100,26 @@ def _format_chunk(span: tuple[int, int]) -> tuple[int, list[bytes], Counter[str]
     case_attnames = [f.attname for f in _FIELDS[0]]
     counts: Counter[str] = Counter(cases=len(bundles))
     with gc_paused():
-        payloads = [_copy_text(formats[0], ([getattr(b.case, a) for a in case_attnames] for b in bundles))]
-        for (_model, attr, _row), row_formats in zip(CHILDREN, formats[1:]):
+        payloads = [_copy_payload(cursor, types[0], [[getattr(b.case, a) for a in case_attnames] for b in bundles])]
+        for (_model, attr, _row), row_types in zip(CHILDREN, types[1:]):
             rows = [(b.case.pk, *row) for b in bundles for row in getattr(b, attr)]
-            payloads.append(_copy_text(row_formats, rows))
+            payloads.append(_copy_payload(cursor, row_types, rows))
             counts[attr] = len(rows)
     return stop, payloads, counts
 
 
-def _formatted_chunks(plan: SeedPlan, first_id: int, workers: int) -> Iterator[tuple[int, list[bytes], Counter]]:
-    """The chunks' COPY payloads, in order. With workers, at most two chunks per worker wait in memory
-    for the database, whichever side is faster."""
+def _formatted_chunks(start: tuple, workers: int) -> Iterator[tuple[int, list[bytes], Counter]]:
+    """The chunks' COPY payloads, in order (`start`: _start_worker's arguments). With workers, at most two
+    chunks per worker wait in memory for the database, whichever side is faster."""
+    plan: SeedPlan = start[0]
     if workers <= 0:
-        _start_worker(plan, first_id)
+        _start_worker(*start)
         yield from map(_format_chunk, plan.chunks())
         return
-    # fork: the workers inherit the plan (and the set-up Django) instead of unpickling it. They never
-    # touch the database connection they inherit, and they leave with os._exit, so it is not closed.
-    with multiprocessing.get_context("fork").Pool(workers, _start_worker, (plan, first_id)) as pool:
+    # fork: the workers inherit the plan (and the set-up Django) instead of unpickling it. They send
+    # nothing over the database connection they inherit (_formatting_cursor), and they leave with
+    # os._exit, so it is not closed.
+    with multiprocessing.get_context("fork").Pool(workers, _start_worker, start) as pool:
         pending: deque = deque()
         spans = iter(plan.chunks())
         for span in spans:
@@ -135,33 +134,45 @@ def _formatted_chunks(plan: SeedPlan, first_id: int, workers: int) -> Iterator[t
             yield result
 
 
-# --- COPY's text format --------------------------------------------------------------------------------
-def _escape(text: str) -> str:
-    # Four passes of str.replace beat one str.translate: the mapping is not one character to one.
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+# --- COPY's binary format --------------------------------------------------------------------------------
+# psycopg formats the rows (in C), into memory through its FileWriter: half the time of formatting them as
+# text in Python, and PostgreSQL reads numbers and times without parsing them.
+_TRAILER = b"\xff\xff"  # ends a binary COPY stream; psycopg's Copy adds it when the payload is sent
 
 
-def _column_format(field: Field) -> Callable[[Any], str]:
-    """How one column's values are written, chosen once per column rather than per value."""
-    if isinstance(field, JSONField):
-        # JSON text never holds a raw tab, newline or carriage return (they are escaped as \t, \n, \r),
-        # so only its backslashes need doubling. orjson: the alerts' documents are most of the bytes.
-        fmt = lambda value: orjson.dumps(value).decode().replace("\\", "\\\\")
-    elif isinstance(field, DateTimeField):
-        fmt = datetime.isoformat
-    elif isinstance(field, CharField | TextField):
-        fmt = _escape
-    elif isinstance(field, BooleanField):
-        fmt = lambda value: "t" if value else "f"
-    else:
-        fmt = str  # numbers and foreign keys
-    if field.null:
-        return lambda value: "\\N" if value is None else fmt(value)
-    return fmt
+def _column_types(connection: BaseDatabaseWrapper) -> list[list[int]]:
+    """Each table's column types (oids), in the order of _FIELDS: binary COPY converts nothing."""
+    types = []
+    with connection.cursor() as cursor:
+        for table, fields in zip(TABLES, _FIELDS):
+            cursor.execute("SELECT attname, atttypid FROM pg_attribute "
+                           "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", [table])
+            oids = dict(cursor.fetchall())
+            types.append([oids[f.column] for f in fields])
+    return types
 
 
-def _copy_text(formats: Sequence[Callable[[Any], str]], rows: Iterable[Sequence[Any]]) -> bytes:
-    return "".join(["\t".join([f(v) for f, v in zip(formats, row)]) + "\n" for row in rows]).encode()
+def _formatting_cursor(connection: BaseDatabaseWrapper) -> psycopg.Cursor:
+    """A psycopg cursor for its adapters alone (Copy takes them from a cursor). Nothing is ever executed on
+    it: with FileWriter, a Copy writes to memory, never to the server, which is why forked workers may use
+    the connection they inherit for this."""
+    cursor = connection.connection.cursor()
+    set_json_dumps(orjson.dumps, cursor)  # on this cursor only
+    return cursor
+
+
+def _copy_payload(cursor: psycopg.Cursor, types: list[int], rows: Sequence[Sequence[Any]]) -> bytes:
+    """The rows as a binary COPY stream, without its trailer (b"" without rows)."""
+    if not rows:
+        return b""
+    buffer = io.BytesIO()
+    with Copy(cursor, binary=True, writer=FileWriter(buffer)) as copy:
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+    payload = buffer.getvalue()
+    assert payload.endswith(_TRAILER)
+    return payload[:-len(_TRAILER)]
 
 
 def _truncate_when_empty(connection: BaseDatabaseWrapper, tables: Sequence[str]) -> bool:
