@@ -68,8 +68,8 @@ def load(connection: BaseDatabaseWrapper, plan: SeedPlan, *, workers: int | None
             for table, fields in zip(TABLES, _FIELDS)
         ]
         first_id = _reserve_ids(connection, Case._meta.db_table, plan.cases)
-        start = (plan, first_id, _column_types(connection), connection)
-        for stop, payloads, chunk_counts in _formatted_chunks(start, workers):
+        types = _column_types(connection)
+        for stop, payloads, chunk_counts in _formatted_chunks(plan, first_id, types, connection, workers):
             with connection.cursor() as cursor:
                 for statement, payload in zip(statements, payloads):
                     if payload:
@@ -108,10 +108,11 @@ def _format_chunk(span: tuple[int, int]) -> tuple[int, list[bytes], Counter[str]
     return stop, payloads, counts
 
 
-def _formatted_chunks(start: tuple, workers: int) -> Iterator[tuple[int, list[bytes], Counter]]:
-    """The chunks' COPY payloads, in order (`start`: _start_worker's arguments). With workers, at most two
-    chunks per worker wait in memory for the database, whichever side is faster."""
-    plan: SeedPlan = start[0]
+def _formatted_chunks(plan: SeedPlan, first_id: int, types: list[list[int]], connection: BaseDatabaseWrapper,
+                      workers: int) -> Iterator[tuple[int, list[bytes], Counter]]:
+    """The chunks' COPY payloads, in order. With workers, at most two chunks per worker wait in memory
+    for the database, whichever side is faster."""
+    start = (plan, first_id, types, connection)
     if workers <= 0:
         _start_worker(*start)
         yield from map(_format_chunk, plan.chunks())
