@@ -106,6 +106,10 @@ max_wal_size = 1GB
 checkpoint_timeout = 30min
 shared_buffers = 256MB
 work_mem = 16MB
+# The data sits in memory or on SSD, where a random page costs about what a sequential one does. At 4
+# (the default, for spinning disks) a search for a common word counted its first 10,001 matches by reading
+# the cases table from the start; at 1.1 through the trigram index, 1.5 times faster at a million cases.
+random_page_cost = 1.1
 maintenance_work_mem = 256MB
 jit = off
 timezone = 'UTC'
