@@ -3,84 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from io import StringIO
 from random import Random
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.utils import timezone
 
-from cases.backend.sql import postgres
 from cases.demo_data import catalog, mitre, plan_alert_counts, seed_demo
-from cases.models import (
-    Activity,
-    Alert,
-    Case,
-    CaseTag,
-    Comment,
-    Observable,
-    ObservableType,
-    ScoreHistory,
-)
-from tenants.models import Tenant, TenantAccess
+from cases.models import Activity, Alert, Case, CaseTag, Comment, Observable, ObservableType, ScoreHistory
+from tenants.models import Tenant
+from tests.seed_support import NOW, SMALL, User, fast_password_hashing, snapshot, times, wipe  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-User = get_user_model()
-
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-SMALL = dict(tenants=3, cases=60, alerts_per_case=4, days=30)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def timeless(ai_summary: dict | None) -> dict | None:
-    """An AI summary without its times, which move with the moment of the run."""
-    if ai_summary is None:
-        return None
-    timeline = [{k: v for k, v in item.items() if k != "time"} for item in ai_summary["timeline"]]
-    return {**{k: v for k, v in ai_summary.items() if k != "generated_at"}, "timeline": timeline}
-
-
-def snapshot() -> dict[str, list]:
-    """Everything a seed determines but times, keyed by public ids (primary keys are the database's business)."""
-    return {
-        "tenants": list(Tenant.objects.order_by("cust_id").values_list("cust_id", "cust_name", "tgrp_name", "attributes")),
-        "cases": [(*row[:-1], timeless(row[-1])) for row in Case.objects.order_by("ticket_id").values_list(
-            "ticket_id", "stellar_id", "tenant__cust_id", "name", "status", "severity", "score", "size",
-            "assignee__username", "tags", "resolution", "summary", "version", "ai_summary")],
-        "alerts": list(Alert.objects.order_by("stellar_uuid").values_list(
-            "stellar_uuid", "es_id", "case__ticket_id", "name", "technique_id", "severity", "event_score", "srcip",
-            "dstip")),
-        "comments": list(Comment.objects.order_by("stellar_id").values_list("stellar_id", "case__ticket_id", "comment")),
-        "activities": sorted(Activity.objects.values_list("case__ticket_id", "field", "from_value", "to_value", "user_name")),
-        "observables": sorted(Observable.objects.values_list("case__ticket_id", "type", "value", "count")),
-        "scores": sorted(ScoreHistory.objects.values_list("case__ticket_id", "score")),
-        "users": sorted(User.objects.values_list("username", "email", "first_name", "last_name", "is_superuser")),
-    }
-
-
-def times() -> dict[str, list]:
-    return {
-        "cases": list(Case.objects.order_by("ticket_id").values_list("created_at", "modified_at", "closed")),
-        "alerts": list(Alert.objects.order_by("stellar_uuid").values_list("timestamp", flat=True)),
-    }
-
-
-def wipe() -> None:
-    """Back to an empty database, as a fresh one would be."""
-    for model in (Alert, Case, Tenant, TenantAccess):
-        model.objects.all().delete()
-    User.objects.all().delete()
 
 
 def test_same_seed_gives_the_same_data_shifted_to_the_moment_of_the_run() -> None:
@@ -324,83 +264,3 @@ def test_quiet_run_prints_only_the_generated_passwords(monkeypatch) -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 1 and "as soc-admin / " in lines[0]
     assert User.objects.get(username="analyst-1").check_password("analyst-from-env-1")
-
-
-def _case_tables_schema() -> set[tuple[str, str]]:
-    """Every index and constraint definition of the case tables, by name."""
-    from django.db import connection
-
-    from cases.demo_data.postgres_load import TABLES
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
-            "WHERE indrelid = ANY(%s::regclass[]) UNION ALL "
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = ANY(%s::regclass[])",
-            [TABLES, TABLES],
-        )
-        return set(cursor.fetchall())
-
-
-@pytest.mark.skipif(not postgres(), reason="PostgreSQL's loader: COPY, indexes built after, workers")
-def test_postgres_worker_processes_build_the_same_data_and_every_index_comes_back() -> None:
-    schema = _case_tables_schema()
-    assert len(schema) > 40
-    arguments = dict(tenants=3, cases=2500, alerts_per_case=1, days=30, seed=5, now=NOW)  # three chunks
-    seed_demo(**arguments, workers=0)
-    built_here, built_here_times = snapshot(), times()
-    documents = list(Alert.objects.order_by("stellar_uuid").values_list("source", "ai_summary"))
-    assert _case_tables_schema() == schema
-    wipe()
-    result = seed_demo(**arguments, workers=2)
-    assert result.cases == 2500 and result.alerts == 2500
-    assert snapshot() == built_here
-    assert times() == built_here_times
-    assert list(Alert.objects.order_by("stellar_uuid").values_list("source", "ai_summary")) == documents
-    assert _case_tables_schema() == schema
-    # The ids were taken from the table's sequence: the next case written gets a new one.
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('cases_case', 'id'))")
-        assert cursor.fetchone()[0] > max(Case.objects.values_list("id", flat=True))
-
-
-@pytest.mark.skipif(not postgres(), reason="PostgreSQL's backend adds a LIKE twin to every indexed CharField")
-def test_ids_are_indexed_for_equality_only() -> None:
-    """Ids are looked up by equality, never by prefix: no `varchar_pattern_ops` twin to build and write."""
-    schema = dict(_case_tables_schema())
-    assert not [name for name, definition in schema.items() if "pattern_ops" in definition]
-    for table, column in (("cases_alert", "es_id"), ("cases_alert", "stellar_uuid"), ("cases_case", "stellar_id"),
-                          ("cases_comment", "stellar_id")):
-        assert any(f"ON public.{table} USING btree ({column})" in d or f"UNIQUE ({column})" in d
-                   for d in schema.values()), (table, column)
-
-
-@pytest.mark.skipif(not postgres(), reason="PostgreSQL's column type")
-def test_alert_documents_are_kept_as_json_text_and_read_back_whole() -> None:
-    """An alert's `_source` is only ever read whole: PostgreSQL keeps it as `json` (stored as written, not taken
-    apart into `jsonb`), and every way of reading it gives back the document written, a bare string included."""
-    from django.db import connection
-
-    seed_demo(now=NOW, **SMALL)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT data_type FROM information_schema.columns "
-                       "WHERE table_name = 'cases_alert' AND column_name = 'source'")
-        assert cursor.fetchone()[0] == "json"
-    alert = Alert.objects.order_by("id").first()
-    seeded = alert.source
-    assert isinstance(seeded, dict) and seeded["timestamp"]
-    for document in ({"name": "Ünïcode \"quoted\" \\ tab\t", "nested": [1, 2.5, None, True, {"k": []}]}, "123", [1]):
-        Alert.objects.filter(pk=alert.pk).update(source=document)
-        assert Alert.objects.get(pk=alert.pk).source == document
-        assert Alert.objects.filter(pk=alert.pk).values_list("source", flat=True).get() == document
-        assert Alert.objects.filter(pk=alert.pk).values("source").get()["source"] == document
-    # Written through the ORM too, the text is kept as written: keys in the order given (`jsonb` would put
-    # shorter keys first, then sort them).
-    alert.source = {"alpha": {"b": 2, "a": 1}, "b": 1}
-    alert.save(update_fields=["source"])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT source::text FROM cases_alert WHERE id = %s", [alert.pk])
-        assert list(json.loads(cursor.fetchone()[0])) == ["alpha", "b"]
-    assert list(Alert.objects.get(pk=alert.pk).source["alpha"]) == ["b", "a"]
