@@ -271,6 +271,7 @@ class LoadResult:
     first_error: str
     load1: float  # 1-minute load average when the run ended
     cpu_ms: float  # CPU time of the server's processes per answered call (nan when not measured)
+    machine_cpu_ms: float  # CPU time of the whole machine (clients, server, database) per answered call
 
 
 def process_tree_cpu(pid: int) -> float:
@@ -290,13 +291,22 @@ def process_tree_cpu(pid: int) -> float:
     return total
 
 
+def machine_cpu() -> float:
+    """CPU seconds the whole machine has been busy so far, all cores (user, nice, system, irq, softirq)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(url: str, body: bytes, headers: dict[str, str], clients: int, seconds: float,
              server_pid: int | None = None) -> LoadResult:
     """`clients` processes POST the same request back to back for `seconds`, all starting together.
 
     With `server_pid`, the CPU time the server's process tree spends during the timed window is divided
     by the calls answered in it: a cost per call that does not depend on how busy the clients keep the
-    machine."""
+    machine. The whole machine's busy time per call (clients, server and database together) is taken
+    over the same window: N clients calling back to back on C cores answer at most C / that cost calls a
+    second, so their mean latency cannot fall below N x that cost / C."""
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     start_at = time.time() + 1.0 + 0.05 * clients
@@ -304,12 +314,12 @@ def run_load(url: str, body: bytes, headers: dict[str, str], clients: int, secon
              for _ in range(clients)]
     for p in procs:
         p.start()
-    cpu = float("nan")
+    cpu = machine = float("nan")
     if server_pid is not None:
         time.sleep(max(0.0, start_at - time.time()))
-        before = process_tree_cpu(server_pid)
+        before, machine_before = process_tree_cpu(server_pid), machine_cpu()
         time.sleep(max(0.0, start_at + seconds - time.time()))
-        cpu = process_tree_cpu(server_pid) - before
+        cpu, machine = process_tree_cpu(server_pid) - before, machine_cpu() - machine_before
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
@@ -319,6 +329,7 @@ def run_load(url: str, body: bytes, headers: dict[str, str], clients: int, secon
         n=len(latencies), errors=sum(e for _, e, _ in results),
         first_error=next((f for _, _, f in results if f), ""), load1=os.getloadavg()[0],
         cpu_ms=cpu * 1000 / len(latencies) if latencies else float("nan"),
+        machine_cpu_ms=machine * 1000 / len(latencies) if latencies else float("nan"),
     )
 
 

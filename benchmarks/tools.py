@@ -5,7 +5,9 @@ clients (separate processes, one JSON-RPC tools/call per request, as a stateless
 them), next to the in-process cost of the same backend call, so the gateway's own overhead
 (HTTP, authentication, validation, audit, serialisation) is visible. "server CPU ms" is the CPU time
 gunicorn's processes spent per call answered during the run: unlike the latencies it does not depend on
-how much of the two cores the client processes took, so it compares code across runs. Usage:
+how much of the two cores the client processes took, so it compares code across runs. "machine CPU ms"
+is the whole machine's busy time per call (clients, gunicorn and the database): at N clients on C cores
+the mean latency cannot be lower than N x that / C. Usage:
 
     .venv/bin/python benchmarks/tools.py [--cases 100000] [--seconds 10] [--workers 5] [--db PATH] [--reseed] [--only TEXT]
     .venv/bin/python benchmarks/tools.py --database-url postgres://... [--cases 1000000]
@@ -153,7 +155,7 @@ def main() -> int:
               f"{args.seconds:.0f} s per run{rounds}, per-key rate limits off")
         print(window_line(Case) + "\n")
         print(f"{'scenario':36} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'backend ms':>11} "
-              f"{'overhead ms':>12} {'server CPU ms':>14} {'errors':>6}")
+              f"{'overhead ms':>12} {'server CPU ms':>14} {'machine CPU ms':>15} {'errors':>6}")
         for label, (tool, arguments) in plan.items():
             body, headers = tools_call_request(tool, arguments, key)
             run_load(server.url, body, headers, args.workers + 1, 1.5)  # every worker warm before measuring
@@ -162,7 +164,8 @@ def main() -> int:
                               for _ in range(args.rounds)])
                 overhead = r.p50 - backend_ms[label] if clients == 1 else float("nan")
                 print(f"{label:36} {clients:>7} {r.rps:>8.0f} {r.p50:>8.1f} {r.p99:>8.1f} "
-                      f"{backend_ms[label]:>11.2f} {overhead:>12.2f} {r.cpu_ms:>14.2f} {r.errors:>6}", flush=True)
+                      f"{backend_ms[label]:>11.2f} {overhead:>12.2f} {r.cpu_ms:>14.2f} {r.machine_cpu_ms:>15.2f} "
+                      f"{r.errors:>6}", flush=True)
         for label, ms in first_search_ms.items():
             print(f"{label}: backend {ms:.2f} ms in process with nothing kept for the text (its first "
                   f"search in a worker or since the cases' texts last changed; the table's calls reuse it)")
