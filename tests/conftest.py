@@ -184,6 +184,12 @@ def gunicorn_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
     server.stop()
 
 
+@pytest.fixture
+def fast_password_hashing(settings) -> None:
+    """MD5 for the passwords a test sets up: seeding creates users, and the default hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(name="w")
 def embedded_world():
     """The rows the embedded backend's tests share (tests/embedded_world.py)."""

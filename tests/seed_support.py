@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
 from django.contrib.auth import get_user_model
 
 from cases.models import Activity, Alert, Case, Comment, Observable, ScoreHistory
@@ -14,11 +13,6 @@ User = get_user_model()
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SMALL = dict(tenants=3, cases=60, alerts_per_case=4, days=30)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def timeless(ai_summary: dict | None) -> dict | None:

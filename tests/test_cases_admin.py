@@ -25,8 +25,7 @@ CASES_MODELS = sorted(
 
 
 @pytest.fixture
-def seeded(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def seeded(fast_password_hashing) -> None:
     seed_demo(tenants=2, cases=25, alerts_per_case=3, seed=4, admin_password="admin-password-1")
 
 

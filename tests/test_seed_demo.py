@@ -18,9 +18,9 @@ from django.utils import timezone
 from cases.demo_data import catalog, mitre, plan_alert_counts, seed_demo
 from cases.models import Activity, Alert, Case, CaseTag, Comment, Observable, ObservableType, ScoreHistory
 from tenants.models import Tenant
-from tests.seed_support import NOW, SMALL, User, fast_password_hashing, snapshot, times, wipe  # noqa: F401
+from tests.seed_support import NOW, SMALL, User, snapshot, times, wipe
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
 
 
 def test_same_seed_gives_the_same_data_shifted_to_the_moment_of_the_run() -> None:

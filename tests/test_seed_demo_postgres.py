@@ -10,9 +10,10 @@ from django.db import connection
 from cases.backend.sql import postgres
 from cases.demo_data import seed_demo
 from cases.models import Alert, Case
-from tests.seed_support import NOW, SMALL, fast_password_hashing, snapshot, times, wipe  # noqa: F401
+from tests.seed_support import NOW, SMALL, snapshot, times, wipe
 
-pytestmark = [pytest.mark.django_db, pytest.mark.skipif(not postgres(), reason="PostgreSQL's seeding and schema")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing"),
+              pytest.mark.skipif(not postgres(), reason="PostgreSQL's seeding and schema")]
 
 
 def _case_tables_schema() -> set[tuple[str, str]]:
